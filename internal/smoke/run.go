@@ -1,0 +1,788 @@
+package smoke
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// Writer tuning. kafka-go's Writer sends one request at a time per
+// partition and flushes a partition's batch when it holds batchSize
+// messages or when linger has passed since its first message.
+const (
+	batchSize = 100                  // kafka-go's default
+	linger    = 5 * time.Millisecond // Kafka 4.0's default linger.ms
+	// inFlightBytes bounds the values handed to the writer but not yet
+	// acknowledged (the async writer has no bound of its own), like the
+	// producer's buffer.memory.
+	inFlightBytes = 64 << 20
+	fetchMaxBytes = 8 << 20
+	fetchMaxWait  = 200 * time.Millisecond
+	backoffMin    = 50 * time.Millisecond
+	backoffMax    = time.Second
+)
+
+// Run executes one smoke run against the cluster at cfg.Brokers: metadata
+// checks, topic setup, produce with acks=all, consume and verify. It returns
+// an error naming what failed (and where) on any failure, together with the
+// Result as far as the run got; a *VerifyError (use errors.As) when the
+// messages read back do not match the ones produced. Run returns within
+// cfg.Timeout (plus at most one RequestTimeout of teardown).
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	run, err := newRunID()
+	if err != nil {
+		return nil, err
+	}
+
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+
+	// The transport's background goroutines (metadata refresh, connection
+	// reads) live until the run ends, not until the caller's context does.
+	tctx, tcancel := context.WithCancel(context.Background())
+	tr := &kafka.Transport{
+		DialTimeout: cfg.RequestTimeout / 2,
+		// A short metadata TTL keeps the cached layout that routes produce
+		// and fetch requests fresh right after the topic is created; the
+		// transport serves Metadata calls from that cache.
+		MetadataTTL:    time.Second,
+		MetadataTopics: []string{cfg.Topic},
+		ClientID:       "kafka-kraft-smoke",
+		Context:        tctx,
+	}
+	defer func() {
+		tcancel()
+		tr.CloseIdleConnections()
+	}()
+
+	r := &runner{
+		cfg:       cfg,
+		run:       run,
+		tr:        tr,
+		bootstrap: kafka.TCP(cfg.Brokers...),
+		client:    &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Transport: tr, Timeout: cfg.RequestTimeout},
+		prog:      startProgress(cfg.Progress),
+		res: &Result{
+			RunID:        run.String(),
+			Bootstrap:    append([]string(nil), cfg.Brokers...),
+			ControllerID: -1,
+			Topic:        cfg.Topic,
+			MessageSize:  cfg.MessageSize,
+		},
+	}
+	defer r.prog.stop()
+	err = r.do(ctx)
+	r.res.Elapsed = time.Since(start)
+	if err != nil {
+		if ctx.Err() == context.DeadlineExceeded && !errors.Is(err, context.Canceled) {
+			err = fmt.Errorf("%w (the run's deadline of %s passed)", err, cfg.Timeout)
+		}
+		return r.res, fmt.Errorf("smoke: %w", err)
+	}
+	return r.res, nil
+}
+
+type runner struct {
+	cfg       Config
+	run       runID
+	tr        *kafka.Transport
+	bootstrap net.Addr
+	client    *kafka.Client
+	prog      *progress
+	res       *Result
+
+	metadata *kafka.MetadataResponse
+	leaders  map[int]kafka.Broker // partition -> leader
+}
+
+func (r *runner) do(ctx context.Context) error {
+	r.prog.setPhase("checking metadata", 0)
+	if err := r.checkMetadata(ctx); err != nil {
+		return fmt.Errorf("metadata: %w", err)
+	}
+	r.prog.setPhase("checking advertised broker addresses", 0)
+	if err := r.checkBrokersAnswer(ctx); err != nil {
+		return fmt.Errorf("brokers: %w", err)
+	}
+	r.prog.setPhase("setting up topic "+r.cfg.Topic, 0)
+	if err := r.ensureTopic(ctx); err != nil {
+		return fmt.Errorf("topic %s: %w", r.cfg.Topic, err)
+	}
+	if err := r.waitTopicReady(ctx); err != nil {
+		return fmt.Errorf("topic %s: %w", r.cfg.Topic, err)
+	}
+	startOffsets, err := r.listOffsets(ctx, kafka.LastOffset)
+	if err != nil {
+		return fmt.Errorf("topic %s: end offsets before producing: %w", r.cfg.Topic, err)
+	}
+
+	r.prog.setPhase("producing", int64(r.cfg.Messages))
+	ackPartition, err := r.produce(ctx)
+	if err != nil {
+		return fmt.Errorf("produce to %s: %w", r.cfg.Topic, err)
+	}
+	r.res.Messages = r.cfg.Messages
+	r.res.Bytes = int64(r.cfg.Messages) * int64(r.cfg.MessageSize)
+
+	if r.cfg.afterProduce != nil {
+		if err := r.cfg.afterProduce(ctx, hookInfo{RunID: r.run, MessageSize: r.cfg.MessageSize, Topic: r.cfg.Topic}); err != nil {
+			return fmt.Errorf("after produce: %w", err)
+		}
+	}
+
+	endOffsets, err := r.listOffsets(ctx, kafka.LastOffset)
+	if err != nil {
+		return fmt.Errorf("topic %s: end offsets after producing: %w", r.cfg.Topic, err)
+	}
+	r.prog.setPhase("consuming", int64(r.cfg.Messages))
+	records, err := r.consume(ctx, startOffsets, endOffsets)
+	if err != nil {
+		return fmt.Errorf("consume from %s: %w", r.cfg.Topic, err)
+	}
+	if verr := verify(ackPartition, records); verr != nil {
+		return verr
+	}
+	return nil
+}
+
+// call bounds one network call.
+func (r *runner) call(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, r.cfg.RequestTimeout)
+}
+
+// callErr explains a call that ran out of time.
+func (r *runner) callErr(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("no answer within %s: %w", r.cfg.RequestTimeout, err)
+	}
+	return err
+}
+
+// retryable reports whether err may go away by itself: a Kafka error code
+// marked retriable (LeaderNotAvailable, UnknownTopicOrPartition,
+// NotLeaderForPartition, ...), a call that timed out, or a dropped
+// connection.
+func retryable(err error) bool {
+	var kerr kafka.Error
+	if errors.As(err, &kerr) {
+		return kerr.Temporary()
+	}
+	return errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// retry calls fn until it succeeds or fails for good, backing off
+// exponentially, until ctx ends. fn reports whether its error is worth
+// retrying. The last error is returned.
+func retry(ctx context.Context, fn func(ctx context.Context) (again bool, err error)) error {
+	wait := backoffMin
+	for attempt := 1; ; attempt++ {
+		again, err := fn(ctx)
+		if err == nil {
+			return nil
+		}
+		if !again {
+			return err
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w (gave up after %d attempts)", err, attempt)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w (gave up after %d attempts)", err, attempt)
+		case <-t.C:
+		}
+		wait = min(2*wait, backoffMax)
+	}
+}
+
+// checkMetadata asks every bootstrap address for metadata (each must
+// answer: a dead one fails the run at once, no retry), then waits for the
+// expected broker count and a controller.
+func (r *runner) checkMetadata(ctx context.Context) error {
+	for _, addr := range r.cfg.Brokers {
+		cctx, cancel := r.call(ctx)
+		_, err := r.client.Metadata(cctx, &kafka.MetadataRequest{Addr: kafka.TCP(addr), Topics: []string{r.cfg.Topic}})
+		cancel()
+		if err != nil {
+			return fmt.Errorf("bootstrap address %s does not answer a metadata request: %w", addr, r.callErr(err))
+		}
+	}
+	bootstrap := strings.Join(r.cfg.Brokers, ",")
+	err := retry(ctx, func(ctx context.Context) (bool, error) {
+		cctx, cancel := r.call(ctx)
+		defer cancel()
+		md, err := r.client.Metadata(cctx, &kafka.MetadataRequest{Topics: []string{r.cfg.Topic}})
+		if err != nil {
+			return retryable(err), fmt.Errorf("from %s: %w", bootstrap, r.callErr(err))
+		}
+		r.recordMetadata(md)
+		if want := r.cfg.ExpectedBrokers; want > 0 && len(md.Brokers) != want {
+			return true, fmt.Errorf("expected %d brokers, the metadata from %s lists %d (%s)",
+				want, bootstrap, len(md.Brokers), strings.Join(r.res.BrokerAddrs, " "))
+		}
+		if md.Controller.Host == "" {
+			return true, fmt.Errorf("the metadata from %s names no controller", bootstrap)
+		}
+		return false, nil
+	})
+	return err
+}
+
+func (r *runner) recordMetadata(md *kafka.MetadataResponse) {
+	r.metadata = md
+	brokers := append([]kafka.Broker(nil), md.Brokers...)
+	sort.Slice(brokers, func(i, j int) bool { return brokers[i].ID < brokers[j].ID })
+	r.res.ClusterID = md.ClusterID
+	r.res.Brokers = len(brokers)
+	r.res.BrokerAddrs = r.res.BrokerAddrs[:0]
+	for _, b := range brokers {
+		r.res.BrokerAddrs = append(r.res.BrokerAddrs, fmt.Sprintf("%d=%s", b.ID, brokerAddr(b)))
+	}
+	r.res.ControllerID = -1
+	if md.Controller.Host != "" {
+		r.res.ControllerID = md.Controller.ID
+	}
+}
+
+func brokerAddr(b kafka.Broker) string {
+	return net.JoinHostPort(b.Host, strconv.Itoa(b.Port))
+}
+
+// checkBrokersAnswer makes sure every advertised broker address answers:
+// clients reach bootstrap addresses first but produce to and fetch from the
+// advertised ones, the usual casualty of a wrong listener setup.
+func (r *runner) checkBrokersAnswer(ctx context.Context) error {
+	brokers := append([]kafka.Broker(nil), r.metadata.Brokers...)
+	sort.Slice(brokers, func(i, j int) bool { return brokers[i].ID < brokers[j].ID })
+	for _, b := range brokers {
+		addr := brokerAddr(b)
+		cctx, cancel := r.call(ctx)
+		_, err := r.client.ApiVersions(cctx, &kafka.ApiVersionsRequest{Addr: kafka.TCP(addr)})
+		cancel()
+		if err != nil {
+			return fmt.Errorf("broker %d advertises %s, which does not answer (check its advertised listener): %w", b.ID, addr, r.callErr(err))
+		}
+	}
+	return nil
+}
+
+// ensureTopic reuses the topic if it exists and otherwise creates it with
+// the partition count and replication factor fitted to the cluster.
+func (r *runner) ensureTopic(ctx context.Context) error {
+	for _, t := range r.metadata.Topics {
+		if t.Name == r.cfg.Topic && t.Error == nil && len(t.Partitions) > 0 {
+			return nil
+		}
+	}
+	partitions, rf, err := fitTopic(r.cfg.Partitions, r.cfg.ReplicationFactor, len(r.metadata.Brokers))
+	if err != nil {
+		return err
+	}
+	return retry(ctx, func(ctx context.Context) (bool, error) {
+		cctx, cancel := r.call(ctx)
+		defer cancel()
+		resp, err := r.client.CreateTopics(cctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
+			Topic: r.cfg.Topic, NumPartitions: partitions, ReplicationFactor: rf,
+		}}})
+		if err != nil {
+			return retryable(err), fmt.Errorf("create with %d partitions, replication factor %d: %w", partitions, rf, r.callErr(err))
+		}
+		terr := resp.Errors[r.cfg.Topic]
+		switch {
+		case terr == nil:
+			r.res.TopicCreated = true
+			return false, nil
+		case errors.Is(terr, kafka.TopicAlreadyExists):
+			return false, nil
+		default:
+			return retryable(terr), fmt.Errorf("create with %d partitions, replication factor %d: %w", partitions, rf, terr)
+		}
+	})
+}
+
+// waitTopicReady waits until the metadata shows every partition of the
+// topic with a leader. Right after creation brokers answer
+// UnknownTopicOrPartition or LeaderNotAvailable for a while.
+func (r *runner) waitTopicReady(ctx context.Context) error {
+	return retry(ctx, func(ctx context.Context) (bool, error) {
+		cctx, cancel := r.call(ctx)
+		defer cancel()
+		md, err := r.client.Metadata(cctx, &kafka.MetadataRequest{Topics: []string{r.cfg.Topic}})
+		if err != nil {
+			return retryable(err), fmt.Errorf("metadata: %w", r.callErr(err))
+		}
+		var topic *kafka.Topic
+		for i := range md.Topics {
+			if md.Topics[i].Name == r.cfg.Topic {
+				topic = &md.Topics[i]
+			}
+		}
+		switch {
+		case topic == nil:
+			return true, fmt.Errorf("not in the metadata yet")
+		case topic.Error != nil:
+			return retryable(topic.Error), fmt.Errorf("waiting for the topic: %w", topic.Error)
+		case len(topic.Partitions) == 0:
+			return true, fmt.Errorf("no partitions in the metadata yet")
+		}
+		leaders := make(map[int]kafka.Broker, len(topic.Partitions))
+		for _, p := range topic.Partitions {
+			if p.Error != nil && !errors.Is(p.Error, kafka.ReplicaNotAvailable) {
+				return retryable(p.Error), fmt.Errorf("partition %d: %w", p.ID, p.Error)
+			}
+			if p.Leader.Host == "" {
+				return true, fmt.Errorf("partition %d has no leader yet", p.ID)
+			}
+			leaders[p.ID] = p.Leader
+		}
+		r.leaders = leaders
+		r.res.Partitions = len(topic.Partitions)
+		r.res.ReplicationFactor = len(topic.Partitions[0].Replicas)
+		return false, nil
+	})
+}
+
+// leaderOf names the leader of partition p for error messages.
+func (r *runner) leaderOf(p int) string {
+	b, ok := r.leaders[p]
+	if !ok {
+		return "leader unknown"
+	}
+	return fmt.Sprintf("leader broker %d at %s", b.ID, brokerAddr(b))
+}
+
+// listOffsets returns, per partition, the first (kafka.FirstOffset) or the
+// next (kafka.LastOffset) offset.
+func (r *runner) listOffsets(ctx context.Context, which int64) (map[int]int64, error) {
+	reqs := make([]kafka.OffsetRequest, r.res.Partitions)
+	for p := range reqs {
+		reqs[p] = kafka.OffsetRequest{Partition: p, Timestamp: which}
+	}
+	var out map[int]int64
+	err := retry(ctx, func(ctx context.Context) (bool, error) {
+		cctx, cancel := r.call(ctx)
+		defer cancel()
+		resp, err := r.client.ListOffsets(cctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{r.cfg.Topic: reqs}})
+		if err != nil {
+			return retryable(err), r.callErr(err)
+		}
+		out = make(map[int]int64, len(reqs))
+		for _, po := range resp.Topics[r.cfg.Topic] {
+			if po.Error != nil {
+				return retryable(po.Error), fmt.Errorf("partition %d (%s): %w", po.Partition, r.leaderOf(po.Partition), po.Error)
+			}
+			if which == kafka.FirstOffset {
+				out[po.Partition] = po.FirstOffset
+			} else {
+				out[po.Partition] = po.LastOffset
+			}
+		}
+		if len(out) != len(reqs) {
+			return true, fmt.Errorf("the answer covers %d of %d partitions", len(out), len(reqs))
+		}
+		return false, nil
+	})
+	return out, err
+}
+
+// produce writes cfg.Messages messages with acks=all and returns the
+// partition that acknowledged each one (indexed by sequence number).
+//
+// Latency is measured per message and is honest with batching: each message
+// is stamped when it is handed to the asynchronous writer, and its latency
+// ends when the writer's Completion callback reports the batch that carried
+// it acknowledged by all in-sync replicas. So it includes the time spent
+// waiting for the batch to fill or linger to pass and queued behind earlier
+// batches of the same partition, as kafka-producer-perf-test's send-to-
+// callback latency does; it is not the produce request time divided among
+// the messages.
+func (r *runner) produce(ctx context.Context) ([]int32, error) {
+	n, size := r.cfg.Messages, r.cfg.MessageSize
+	sentAt := make([]time.Duration, n) // since base, when handed to the writer
+	ackPartition := make([]int32, n)
+	for i := range ackPartition {
+		ackPartition[i] = -1
+	}
+	latencies := make([]time.Duration, 0, n)
+
+	var (
+		mu          sync.Mutex
+		acked       int
+		failed      int
+		lastAck     time.Duration
+		failures    = map[int]error{} // partition -> first error
+		failedCount = map[int]int{}
+		allDone     = make(chan struct{})
+	)
+	maxInFlight := min(n, max(inFlightBytes/size, 2*batchSize*r.res.Partitions))
+	balancer := &recordingBalancer{assigned: make([]int32, n)}
+	tokens := make(chan struct{}, maxInFlight)
+
+	base := time.Now()
+	w := &kafka.Writer{
+		Addr:         r.bootstrap,
+		Topic:        r.cfg.Topic,
+		Balancer:     balancer,
+		RequiredAcks: kafka.RequireAll,
+		Async:        true,
+		BatchSize:    batchSize,
+		BatchTimeout: linger,
+		ReadTimeout:  r.cfg.RequestTimeout,
+		WriteTimeout: r.cfg.RequestTimeout,
+		Transport:    r.tr,
+		Completion: func(msgs []kafka.Message, err error) {
+			now := time.Since(base)
+			mu.Lock()
+			for i := range msgs {
+				seq := binary.BigEndian.Uint64(msgs[i].Value[20:28])
+				if err != nil {
+					failed++
+					failedCount[msgs[i].Partition]++
+					if failures[msgs[i].Partition] == nil {
+						failures[msgs[i].Partition] = err
+					}
+					continue
+				}
+				ackPartition[seq] = int32(msgs[i].Partition)
+				latencies = append(latencies, now-sentAt[seq])
+				acked++
+			}
+			lastAck = now
+			if acked+failed == n {
+				close(allDone)
+			}
+			mu.Unlock()
+			r.prog.add(int64(len(msgs)))
+			for range msgs {
+				<-tokens
+			}
+		},
+	}
+
+	abandon := func(err error, handed int) ([]int32, error) {
+		// Pending batches finish (or time out after WriteTimeout per
+		// attempt) in the background: the run must not wait for them.
+		go func() { _ = w.Close() }()
+		mu.Lock()
+		defer mu.Unlock()
+		pending := map[int]int{}
+		for seq := range handed {
+			if ackPartition[seq] < 0 {
+				pending[int(balancer.assigned[seq])]++
+			}
+		}
+		parts := make([]int, 0, len(pending))
+		for p := range pending {
+			parts = append(parts, p)
+		}
+		sort.Ints(parts)
+		var where []string
+		for _, p := range parts {
+			where = append(where, fmt.Sprintf("partition %d (%s): %d", p, r.leaderOf(p), pending[p]))
+		}
+		return nil, fmt.Errorf("%w; %d of %d messages acknowledged, %d handed to the writer still waiting for an answer from: %s",
+			err, acked, n, handed-acked-failed, strings.Join(where, "; "))
+	}
+
+	for first := 0; first < n; first += batchSize {
+		k := min(batchSize, n-first)
+		buf := make([]byte, k*size)
+		msgs := make([]kafka.Message, k)
+		for i := range msgs {
+			v := buf[i*size : (i+1)*size : (i+1)*size]
+			encodeMessage(v, r.run, uint64(first+i))
+			msgs[i].Value = v
+		}
+		for range k {
+			select {
+			case tokens <- struct{}{}:
+			case <-ctx.Done():
+				return abandon(fmt.Errorf("waiting for acknowledgements to send more: %w", ctx.Err()), first)
+			}
+		}
+		err := retry(ctx, func(ctx context.Context) (bool, error) {
+			now := time.Since(base)
+			for i := range k {
+				sentAt[first+i] = now
+			}
+			cctx, cancel := r.call(ctx)
+			defer cancel()
+			// The async writer only fails here when it cannot find the
+			// topic's partitions, e.g. UnknownTopicOrPartition while
+			// the cached metadata catches up with a new topic.
+			if err := w.WriteMessages(cctx, msgs...); err != nil {
+				return retryable(err), fmt.Errorf("hand messages %d-%d to the writer: %w", first, first+k-1, r.callErr(err))
+			}
+			return false, nil
+		})
+		if err != nil {
+			return abandon(err, first)
+		}
+	}
+
+	select {
+	case <-allDone:
+	case <-ctx.Done():
+		return abandon(fmt.Errorf("waiting for acknowledgements: %w", ctx.Err()), n)
+	}
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("close writer: %w", err)
+	}
+	stats := w.Stats()
+	r.res.ProduceRetries = stats.Retries
+
+	if failed > 0 {
+		parts := make([]int, 0, len(failures))
+		for p := range failures {
+			parts = append(parts, p)
+		}
+		sort.Ints(parts)
+		msgs := make([]string, 0, len(parts))
+		for _, p := range parts {
+			msgs = append(msgs, fmt.Sprintf("partition %d (%s): %d failed: %v", p, r.leaderOf(p), failedCount[p], failures[p]))
+		}
+		return nil, fmt.Errorf("%d of %d messages were not acknowledged (the writer tries each batch up to %d times): %s",
+			failed, n, stats.MaxAttempts, strings.Join(msgs, "; "))
+	}
+
+	lat := summarizeLatencies(latencies)
+	r.res.ProduceElapsed = lastAck
+	r.res.ProduceMsgsPerSec = rate(float64(n), lastAck)
+	r.res.ProduceMBPerSec = rate(float64(n)*float64(size)/mib, lastAck)
+	r.res.ProduceLatencyP50, r.res.ProduceLatencyP95, r.res.ProduceLatencyP99 = lat.P50, lat.P95, lat.P99
+	r.res.ProduceLatencyP999, r.res.ProduceLatencyMax, r.res.ProduceLatencyAvg = lat.P999, lat.Max, lat.Avg
+	return ackPartition, nil
+}
+
+// recordingBalancer spreads messages round-robin, like kafka-go's default,
+// and records each message's partition so a timeout can say which
+// partitions (and so which leaders) did not answer.
+type recordingBalancer struct {
+	rr       kafka.RoundRobin
+	assigned []int32 // seq -> partition
+}
+
+// Balance implements kafka.Balancer. The writer calls it synchronously from
+// WriteMessages, which produce calls from one goroutine.
+func (b *recordingBalancer) Balance(msg kafka.Message, partitions ...int) int {
+	p := b.rr.Balance(msg, partitions...)
+	b.assigned[binary.BigEndian.Uint64(msg.Value[20:28])] = int32(p)
+	return p
+}
+
+// consume reads every partition from its start offset to its end offset,
+// partitions in parallel, and classifies each record.
+func (r *runner) consume(ctx context.Context, start, end map[int]int64) ([]seen, error) {
+	base := time.Now()
+	results := make([][]seen, r.res.Partitions)
+	errs := make([]error, r.res.Partitions)
+	var wg sync.WaitGroup
+	for p := range r.res.Partitions {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[p], errs[p] = r.consumePartition(ctx, p, start[p], end[p])
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(base)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	var all []seen
+	ours, foreign := 0, 0
+	for _, recs := range results {
+		all = append(all, recs...)
+		for _, s := range recs {
+			if s.Seq == seqForeign {
+				foreign++
+			} else {
+				ours++
+			}
+		}
+	}
+	r.res.ForeignRecords = foreign
+	r.res.ConsumeElapsed = elapsed
+	r.res.ConsumeMsgsPerSec = rate(float64(ours), elapsed)
+	r.res.ConsumeMBPerSec = rate(float64(ours)*float64(r.cfg.MessageSize)/mib, elapsed)
+	return all, nil
+}
+
+func (r *runner) consumePartition(ctx context.Context, p int, off, end int64) ([]seen, error) {
+	var out []seen
+	var buf []byte
+	wait := backoffMin
+	pause := func() error {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		wait = min(2*wait, backoffMax)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			return nil
+		}
+	}
+	where := func() string { return fmt.Sprintf("partition %d offset %d (%s)", p, off, r.leaderOf(p)) }
+
+	for off < end {
+		cctx, cancel := r.call(ctx)
+		resp, err := r.client.Fetch(cctx, &kafka.FetchRequest{
+			Topic: r.cfg.Topic, Partition: p, Offset: off,
+			MinBytes: 1, MaxBytes: fetchMaxBytes, MaxWait: fetchMaxWait,
+		})
+		if err != nil {
+			cancel()
+			if ctx.Err() == nil && retryable(err) {
+				if perr := pause(); perr == nil {
+					continue
+				}
+			}
+			return out, fmt.Errorf("fetch %s: %w", where(), r.callErr(err))
+		}
+		if resp.Error != nil {
+			cancel()
+			if errors.Is(resp.Error, kafka.OffsetOutOfRange) {
+				// Records this run produced are gone (deleted or the
+				// log truncated): carry on from the log start, the
+				// verification counts what is missing.
+				first, err := r.partitionOffset(ctx, p, kafka.FirstOffset)
+				if err != nil {
+					return out, fmt.Errorf("fetch %s: %w; then: %w", where(), resp.Error, err)
+				}
+				if first > off {
+					off = first
+					continue
+				}
+				last, err := r.partitionOffset(ctx, p, kafka.LastOffset)
+				if err != nil {
+					return out, fmt.Errorf("fetch %s: %w; then: %w", where(), resp.Error, err)
+				}
+				if last <= off {
+					return out, nil
+				}
+				return out, fmt.Errorf("fetch %s: %w (log spans %d to %d)", where(), resp.Error, first, last)
+			}
+			if retryable(resp.Error) {
+				if perr := pause(); perr == nil {
+					continue
+				}
+			}
+			return out, fmt.Errorf("fetch %s: %w", where(), resp.Error)
+		}
+		progressed := false
+		for {
+			rec, err := resp.Records.ReadRecord()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				cancel()
+				return out, fmt.Errorf("fetch %s: read records: %w", where(), err)
+			}
+			if rec.Offset < off {
+				continue // a batch may start before the offset asked for
+			}
+			if rec.Offset >= end {
+				break
+			}
+			var value []byte
+			if rec.Value != nil {
+				n := rec.Value.Len()
+				if cap(buf) < n {
+					buf = make([]byte, n)
+				}
+				value = buf[:n]
+				if _, err := io.ReadFull(rec.Value, value); err != nil {
+					cancel()
+					return out, fmt.Errorf("fetch %s: read record value: %w", where(), err)
+				}
+			}
+			s := seen{Partition: p, Offset: rec.Offset, Seq: r.classify(value)}
+			if s.Seq != seqForeign {
+				r.prog.add(1)
+			}
+			out = append(out, s)
+			off = rec.Offset + 1
+			progressed = true
+		}
+		cancel()
+		if progressed {
+			wait = backoffMin
+			continue
+		}
+		if resp.HighWatermark >= 0 && resp.HighWatermark <= off {
+			return out, nil // the log ends before the end offset: truncated
+		}
+		if err := pause(); err != nil {
+			return out, fmt.Errorf("fetch %s: no records below the high watermark %d: %w", where(), resp.HighWatermark, err)
+		}
+	}
+	return out, nil
+}
+
+// classify returns the sequence number of a message of this run, seqForeign
+// for anything else and seqCorrupt for a smoke record that was altered.
+func (r *runner) classify(value []byte) int64 {
+	run, seq, err := decodeMessage(value)
+	switch {
+	case errors.Is(err, errBadCRC):
+		return seqCorrupt
+	case err != nil, run != r.run:
+		return seqForeign
+	case len(value) != r.cfg.MessageSize, seq >= uint64(r.cfg.Messages):
+		return seqCorrupt
+	default:
+		return int64(seq)
+	}
+}
+
+// partitionOffset returns the first or next offset of one partition.
+func (r *runner) partitionOffset(ctx context.Context, p int, which int64) (int64, error) {
+	var off int64
+	err := retry(ctx, func(ctx context.Context) (bool, error) {
+		cctx, cancel := r.call(ctx)
+		defer cancel()
+		resp, err := r.client.ListOffsets(cctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{
+			r.cfg.Topic: {{Partition: p, Timestamp: which}},
+		}})
+		if err != nil {
+			return retryable(err), fmt.Errorf("list offsets of partition %d: %w", p, r.callErr(err))
+		}
+		for _, po := range resp.Topics[r.cfg.Topic] {
+			if po.Partition != p {
+				continue
+			}
+			if po.Error != nil {
+				return retryable(po.Error), fmt.Errorf("list offsets of partition %d: %w", p, po.Error)
+			}
+			off = po.FirstOffset
+			if which == kafka.LastOffset {
+				off = po.LastOffset
+			}
+			return false, nil
+		}
+		return true, fmt.Errorf("list offsets of partition %d: not in the answer", p)
+	})
+	return off, err
+}
