@@ -56,7 +56,8 @@ func ParseBrokers(s string) ([]string, error) {
 	switch {
 	case s == "null":
 		// pulumi --json prints null for an output set to nothing.
-	case strings.HasPrefix(s, "["):
+	case strings.HasPrefix(s, "[") && json.Valid([]byte(s)):
+		// A JSON array; "[::1]:9092" (IPv6) is not valid JSON.
 		if err := json.Unmarshal([]byte(s), &list); err != nil {
 			return nil, fmt.Errorf("parse address list %q: %w", s, err)
 		}
