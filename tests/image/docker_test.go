@@ -1,0 +1,304 @@
+//go:build image
+
+package image_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
+)
+
+// testLabel marks every container, network and volume the tier creates, so leftovers of a killed
+// run can be found: docker rm -f $(docker ps -aq --filter label=kafka-kraft.test=image)
+const testLabel = "kafka-kraft.test=image"
+
+// docker runs the docker CLI and returns its trimmed stdout; stderr is part of the error.
+func docker(ctx context.Context, args ...string) (string, error) {
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, "docker", args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), fmt.Errorf("docker %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return strings.TrimSpace(stdout.String()), nil
+}
+
+// mustDocker is docker with a deadline that fails the test on error.
+func mustDocker(t *testing.T, timeout time.Duration, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	out, err := docker(ctx, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+var (
+	imageOnce sync.Once
+	imageRef  string
+	imageErr  error
+)
+
+// kafkaImage returns the Kafka image under test. A fresh machine builds it with
+// scripts/build-images.sh (cached steps, so later runs take seconds); KAFKA_IMAGE names an image
+// built beforehand (e.g. by `make image`). Without a Docker engine the test fails, saying so.
+func kafkaImage(t *testing.T) string {
+	t.Helper()
+	imageOnce.Do(func() { imageRef, imageErr = prepareImage() })
+	if imageErr != nil {
+		t.Fatalf("image tier cannot run: %v", imageErr)
+	}
+	return imageRef
+}
+
+func prepareImage() (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := exec.LookPath("docker"); err != nil {
+		return "", fmt.Errorf("no docker CLI on PATH (run scripts/install-docker.sh as root): %w", err)
+	}
+	if _, err := docker(ctx, "info", "--format", "{{.ServerVersion}}"); err != nil {
+		return "", fmt.Errorf("no Docker engine answers (run scripts/install-docker.sh as root): %w", err)
+	}
+	// Leftovers of a run that was killed before its cleanup would hold the host ports.
+	if ids, _ := docker(ctx, "ps", "-aq", "--filter", "label="+testLabel); ids != "" {
+		_, _ = docker(ctx, append([]string{"rm", "-f", "-v"}, strings.Fields(ids)...)...)
+	}
+	if ref := os.Getenv("KAFKA_IMAGE"); ref != "" {
+		if _, err := docker(ctx, "image", "inspect", ref); err != nil {
+			return "", fmt.Errorf("KAFKA_IMAGE=%s does not exist in the engine: %w", ref, err)
+		}
+		return ref, nil
+	}
+	root, err := repoRoot()
+	if err != nil {
+		return "", err
+	}
+	// A cold build (debootstrap, apt, Maven) takes minutes; progress goes to the test's stderr.
+	bctx, bcancel := context.WithTimeout(context.Background(), 25*time.Minute)
+	defer bcancel()
+	start := time.Now()
+	var stdout bytes.Buffer
+	cmd := exec.CommandContext(bctx, filepath.Join(root, "scripts", "build-images.sh"))
+	cmd.Stdout, cmd.Stderr = &stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("scripts/build-images.sh: %w", err)
+	}
+	for _, line := range strings.Split(stdout.String(), "\n") {
+		if ref, ok := strings.CutPrefix(line, "KAFKA_IMAGE="); ok {
+			fmt.Fprintf(os.Stderr, "TIMING image build (scripts/build-images.sh): %s\n", time.Since(start).Round(time.Second))
+			return ref, nil
+		}
+	}
+	return "", fmt.Errorf("scripts/build-images.sh printed no KAFKA_IMAGE= line:\n%s", stdout.String())
+}
+
+// repoRoot is the module root: two levels above this file.
+func repoRoot() (string, error) {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		return "", fmt.Errorf("cannot locate the test source file")
+	}
+	root := filepath.Join(filepath.Dir(file), "..", "..")
+	if _, err := os.Stat(filepath.Join(root, "scripts", "build-images.sh")); err != nil {
+		return "", fmt.Errorf("repository root not found from %s: %w", file, err)
+	}
+	return root, nil
+}
+
+// cluster is a set of Kafka containers on their own docker network, laid out as the StatefulSet
+// lays out pods: hostname kafka-N, DNS name kafka-N.kafka-svc.<ns>.svc.cluster.local, the rendered
+// ConfigMap at /etc/kafka-kraft, one data volume per node, EXTERNAL published on 127.0.0.1.
+type cluster struct {
+	t        *testing.T
+	image    string
+	prefix   string // unique name prefix of this cluster's docker objects
+	network  string
+	cfg      kraft.Config
+	rendered kraft.Rendered
+	confDir  string
+	// setPodName passes POD_NAME like the StatefulSet does; false exercises the hostname fallback.
+	setPodName bool
+
+	mu         sync.Mutex
+	containers []string // every container created, for logs and cleanup
+	volumes    []string
+}
+
+// newCluster renders cfg with the core, writes the files and creates the network. Cleanup removes
+// everything and dumps container logs when the test failed.
+func newCluster(t *testing.T, image string, cfg kraft.Config) *cluster {
+	t.Helper()
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("core rejected the test config: %v", err)
+	}
+	c := &cluster{
+		t:          t,
+		image:      image,
+		prefix:     fmt.Sprintf("kit%d-%s", os.Getpid(), strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))),
+		cfg:        cfg,
+		rendered:   kraft.Render(cfg),
+		confDir:    t.TempDir(),
+		setPodName: true,
+	}
+	for name, content := range c.rendered.Files {
+		if err := os.WriteFile(filepath.Join(c.confDir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The container user (uid 1001) must read the mounted ConfigMap stand-in.
+	if err := os.Chmod(c.confDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c.network = c.prefix + "-net"
+	mustDocker(t, time.Minute, "network", "create", "--label", testLabel, c.network)
+	t.Cleanup(c.cleanup)
+	return c
+}
+
+func (c *cluster) container(ordinal int) string { return fmt.Sprintf("%s-kafka-%d", c.prefix, ordinal) }
+func (c *cluster) volume(ordinal int) string    { return fmt.Sprintf("%s-data-%d", c.prefix, ordinal) }
+
+// externalAddr is the host address of a node's EXTERNAL listener, as advertised.
+func (c *cluster) externalAddr(ordinal int) string {
+	return fmt.Sprintf("%s:%d", c.cfg.ExternalHost, c.cfg.ExternalNodePortBase+ordinal)
+}
+
+func (c *cluster) externalAddrs() []string {
+	addrs := make([]string, c.cfg.Replicas)
+	for i := range addrs {
+		addrs[i] = c.externalAddr(i)
+	}
+	return addrs
+}
+
+// runArgs are the `docker run` arguments of a node container; name and clusterID may differ from
+// the node's own to point a container at another node's data or another cluster id.
+func (c *cluster) runArgs(name string, ordinal int, clusterID string, publish bool) []string {
+	args := []string{"run", "-d", "--name", name, "--label", testLabel,
+		"--hostname", kraft.PodName(ordinal),
+		"--network", c.network, "--network-alias", kraft.PodHost(ordinal, c.cfg.Namespace, c.cfg.ClusterDomain),
+		"-e", "KAFKA_CLUSTER_ID=" + clusterID,
+		"-e", "KAFKA_HEAP_OPTS=" + c.cfg.Resources.HeapOpts,
+		"-v", c.confDir + ":" + kraft.ConfigMountPath + ":ro",
+		"-v", c.volume(ordinal) + ":" + kraft.DataMountPath,
+	}
+	if c.setPodName {
+		args = append(args, "-e", "POD_NAME="+kraft.PodName(ordinal))
+	}
+	if publish {
+		args = append(args, "-p", fmt.Sprintf("127.0.0.1:%d:%d", c.cfg.ExternalNodePortBase+ordinal, kraft.ExternalPort))
+	}
+	return append(args, c.image)
+}
+
+// start creates and starts node containers (each with a fresh labelled volume).
+func (c *cluster) start(ordinals ...int) {
+	c.t.Helper()
+	for _, n := range ordinals {
+		mustDocker(c.t, time.Minute, "volume", "create", "--label", testLabel, c.volume(n))
+		c.track(c.container(n), c.volume(n))
+		mustDocker(c.t, time.Minute, c.runArgs(c.container(n), n, c.rendered.ClusterID, true)...)
+	}
+}
+
+func (c *cluster) track(container, volume string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if container != "" {
+		c.containers = append(c.containers, container)
+	}
+	if volume != "" {
+		c.volumes = append(c.volumes, volume)
+	}
+}
+
+// stop stops a node gracefully: Kafka's controlled shutdown needs more than docker's default 10s
+// on a busy machine.
+func (c *cluster) stop(ordinal int) {
+	c.t.Helper()
+	mustDocker(c.t, 2*time.Minute, "stop", "-t", "60", c.container(ordinal))
+}
+
+func (c *cluster) restart(ordinal int) {
+	c.t.Helper()
+	mustDocker(c.t, 2*time.Minute, "restart", "-t", "60", c.container(ordinal))
+}
+
+func (c *cluster) startStopped(ordinal int) {
+	c.t.Helper()
+	mustDocker(c.t, time.Minute, "start", c.container(ordinal))
+}
+
+func (c *cluster) logs(container string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "docker", "logs", container).CombinedOutput()
+	if err != nil {
+		return fmt.Sprintf("(docker logs %s: %v)\n%s", container, err, out)
+	}
+	return string(out)
+}
+
+// readDataFile reads a file from a node's data volume with a throwaway container, so it works
+// whether the node runs or not and never goes through the entrypoint.
+func (c *cluster) readDataFile(ordinal int, name string) string {
+	c.t.Helper()
+	return mustDocker(c.t, time.Minute, "run", "--rm", "--label", testLabel, "--network", "none",
+		"--entrypoint", "cat", "-v", c.volume(ordinal)+":"+kraft.DataMountPath+":ro",
+		c.image, kraft.DataMountPath+"/"+name)
+}
+
+// waitExit waits for a container to stop and returns its exit code.
+func (c *cluster) waitExit(container string, timeout time.Duration) int {
+	c.t.Helper()
+	out := mustDocker(c.t, timeout, "wait", container)
+	code, err := strconv.Atoi(out)
+	if err != nil {
+		c.t.Fatalf("docker wait %s: unexpected output %q", container, out)
+	}
+	return code
+}
+
+func (c *cluster) cleanup() {
+	c.mu.Lock()
+	containers, volumes := c.containers, c.volumes
+	c.mu.Unlock()
+	if c.t.Failed() {
+		for _, name := range containers {
+			logs := c.logs(name)
+			if lines := strings.Split(logs, "\n"); len(lines) > 400 {
+				logs = fmt.Sprintf("(first %d lines cut)\n", len(lines)-400) + strings.Join(lines[len(lines)-400:], "\n")
+			}
+			c.t.Logf("==== docker logs %s ====\n%s", name, logs)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if len(containers) > 0 {
+		if _, err := docker(ctx, append([]string{"rm", "-f", "-v"}, containers...)...); err != nil {
+			c.t.Logf("cleanup: %v", err)
+		}
+	}
+	if len(volumes) > 0 {
+		if _, err := docker(ctx, append([]string{"volume", "rm", "-f"}, volumes...)...); err != nil {
+			c.t.Logf("cleanup: %v", err)
+		}
+	}
+	if _, err := docker(ctx, "network", "rm", c.network); err != nil {
+		c.t.Logf("cleanup: %v", err)
+	}
+}

@@ -1,0 +1,212 @@
+//go:build image
+
+package image_test
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
+)
+
+const (
+	testNamespace = "image-test"
+	// externalBase keeps the published ports clear of the NodePorts the Kubernetes tiers use.
+	externalBase = 32090
+	topic        = "image-test"
+	partitions   = 3
+)
+
+// testConfig is the core's default stack, reshaped for containers on this machine.
+func testConfig(replicas, externalPortBase int) kraft.Config {
+	cfg := kraft.Defaults("kafka-kraft", "image-test")
+	cfg.Namespace = testNamespace
+	cfg.Replicas = replicas
+	cfg.Controllers = kraft.DefaultControllers(replicas)
+	cfg.ExternalHost = "127.0.0.1"
+	cfg.ExternalNodePortBase = externalPortBase
+	return cfg
+}
+
+// count is how many lines of logs contain s.
+func count(logs, s string) int {
+	n := 0
+	for _, line := range strings.Split(logs, "\n") {
+		if strings.Contains(line, s) {
+			n++
+		}
+	}
+	return n
+}
+
+// Markers of the entrypoint and of Kafka's StorageTool in container logs.
+const (
+	markFormatting = "kafka-entrypoint: formatting storage"
+	markStorageOut = "Formatting metadata directory"
+	markFormatted  = "kafka-entrypoint: storage already formatted"
+	markStarted    = "Kafka Server started"
+)
+
+// TestThreeNodeQuorum runs the StatefulSet's three nodes as containers and walks through the
+// life of a cluster: formation, a restart, a node outage under acks=all, and a node pointed at
+// the data of another cluster. The steps share one cluster, so they run in order.
+func TestThreeNodeQuorum(t *testing.T) {
+	image := kafkaImage(t)
+	c := newCluster(t, image, testConfig(3, externalBase))
+	addrs := c.externalAddrs()
+	id := c.rendered.ClusterID
+	first := messages("formed", 300)
+
+	t.Run("quorum forms and serves acks=all", func(t *testing.T) {
+		start := time.Now()
+		c.start(0, 1, 2)
+		for _, addr := range addrs {
+			eventually(t, quorumTimeout, "brokers 0,1,2 visible via "+addr, func(ctx context.Context) error {
+				return brokersVisible(ctx, addr, id, 0, 1, 2)
+			})
+		}
+		formed := time.Since(start)
+		createTopic(t, addrs, topic, partitions, 3, 2)
+		produce(t, addrs, topic, first[:1])
+		firstProduce := time.Since(start)
+		produce(t, addrs, topic, first[1:])
+		requireAll(t, readAll(t, addrs, topic), first)
+		t.Logf("TIMING 3 nodes: container start -> quorum formed (all brokers registered) %s, -> first acks=all produce %s",
+			formed.Round(100*time.Millisecond), firstProduce.Round(100*time.Millisecond))
+		for n := range 3 {
+			if logs := c.logs(c.container(n)); count(logs, markFormatting) != 1 || count(logs, markStorageOut) != 1 {
+				t.Errorf("kafka-%d: want exactly one format on first start; logs:\n%s", n, logs)
+			}
+		}
+	})
+
+	t.Run("restarted node rejoins with its data and cluster id", func(t *testing.T) {
+		before := c.readDataFile(1, "meta.properties")
+		start := time.Now()
+		c.restart(1)
+		eventually(t, quorumTimeout, "kafka-1 back", func(ctx context.Context) error {
+			return brokersVisible(ctx, c.externalAddr(1), id, 0, 1, 2)
+		})
+		waitISR(t, addrs, topic, partitions, 3)
+		t.Logf("TIMING restart of kafka-1 -> registered and back in every ISR: %s", time.Since(start).Round(100*time.Millisecond))
+		logs := c.logs(c.container(1))
+		if count(logs, markStarted) != 2 {
+			t.Errorf("kafka-1: want two starts in its logs, found %d", count(logs, markStarted))
+		}
+		if n := count(logs, markFormatting) + count(logs, markStorageOut); n != 2 {
+			t.Errorf("kafka-1 formatted again on restart (%d format lines, want the 2 of the first start)", n)
+		}
+		if count(logs, markFormatted) != 1 {
+			t.Errorf("kafka-1: want one %q line after the restart, found %d", markFormatted, count(logs, markFormatted))
+		}
+		if after := c.readDataFile(1, "meta.properties"); after != before {
+			t.Errorf("kafka-1 meta.properties changed across the restart:\nbefore:\n%s\nafter:\n%s", before, after)
+		}
+		if !strings.Contains(before, "cluster.id="+id) {
+			t.Errorf("kafka-1 meta.properties has no cluster.id=%s:\n%s", id, before)
+		}
+		requireAll(t, readAll(t, addrs, topic), first)
+	})
+
+	whileDown := messages("one-down", 300)
+	t.Run("acks=all survives one of three down and nothing acknowledged is lost", func(t *testing.T) {
+		c.stop(2)
+		up := []string{c.externalAddr(0), c.externalAddr(1)}
+		// min.insync.replicas=2 of RF 3: the two remaining replicas are enough for acks=all.
+		took := produce(t, up, topic, whileDown)
+		t.Logf("acks=all batch with kafka-2 down acknowledged after %s", took.Round(100*time.Millisecond))
+		c.startStopped(2)
+		waitISR(t, addrs, topic, partitions, 3)
+		requireAll(t, readAll(t, addrs, topic), first, whileDown)
+		// Once kafka-2 is back in every ISR it must hold the data too: take another node away and
+		// read again, so partitions led by kafka-0 move to the others.
+		c.stop(0)
+		rest := []string{c.externalAddr(1), c.externalAddr(2)}
+		requireAll(t, readAll(t, rest, topic), first, whileDown)
+	})
+
+	t.Run("node refuses data of another cluster and leaves it untouched", func(t *testing.T) {
+		// kafka-0 is stopped; its volume belongs to cluster id.
+		before := c.readDataFile(0, "meta.properties")
+		other := kraft.DeriveClusterID("kafka-kraft", "another-stack", testNamespace)
+		name := c.prefix + "-foreign"
+		c.track(name, "")
+		mustDocker(t, time.Minute, c.runArgs(name, 0, other, false)...)
+		code := c.waitExit(name, 2*time.Minute)
+		logs := c.logs(name)
+		if code == 0 {
+			t.Errorf("container with cluster id %s on data of %s exited 0; logs:\n%s", other, id, logs)
+		}
+		for _, want := range []string{id, other, kraft.DataMountPath} {
+			if !strings.Contains(logs, want) {
+				t.Errorf("refusal message does not name %q; logs:\n%s", want, logs)
+			}
+		}
+		if count(logs, markFormatting)+count(logs, markStorageOut) != 0 || count(logs, markStarted) != 0 {
+			t.Errorf("container formatted or started Kafka; logs:\n%s", logs)
+		}
+		if after := c.readDataFile(0, "meta.properties"); after != before {
+			t.Errorf("meta.properties changed:\nbefore:\n%s\nafter:\n%s", before, after)
+		}
+		t.Logf("exit code %d, message: %s", code, strings.TrimSpace(logs))
+	})
+}
+
+// TestSingleNode is replicas 1: one broker+controller, replication factors of 1, started without
+// POD_NAME so the entrypoint falls back to the hostname.
+func TestSingleNode(t *testing.T) {
+	image := kafkaImage(t)
+	c := newCluster(t, image, testConfig(1, externalBase+5))
+	c.setPodName = false
+	addrs := c.externalAddrs()
+	start := time.Now()
+	c.start(0)
+	eventually(t, quorumTimeout, "broker 0 visible", func(ctx context.Context) error {
+		return brokersVisible(ctx, addrs[0], c.rendered.ClusterID, 0)
+	})
+	formed := time.Since(start)
+	createTopic(t, addrs, topic, partitions, 1, 1)
+	msgs := messages("single", 100)
+	produce(t, addrs, topic, msgs[:1])
+	firstProduce := time.Since(start)
+	produce(t, addrs, topic, msgs[1:])
+	requireAll(t, readAll(t, addrs, topic), msgs)
+	t.Logf("TIMING 1 node: container start -> quorum formed %s, -> first acks=all produce %s",
+		formed.Round(100*time.Millisecond), firstProduce.Round(100*time.Millisecond))
+}
+
+// TestEntrypointRefusesBadInput checks the entrypoint's early refusals, which need no JVM: each
+// container must exit non-zero with a message that says what is wrong.
+func TestEntrypointRefusesBadInput(t *testing.T) {
+	image := kafkaImage(t)
+	c := newCluster(t, image, testConfig(3, externalBase+10))
+	tests := []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"ordinal without a node file", []string{"POD_NAME=kafka-7", "KAFKA_CLUSTER_ID=" + c.rendered.ClusterID}, "node-7.properties"},
+		{"pod name without an ordinal", []string{"POD_NAME=kafka", "KAFKA_CLUSTER_ID=" + c.rendered.ClusterID}, "cannot derive the node ordinal"},
+		{"no cluster id", []string{"POD_NAME=kafka-0"}, "KAFKA_CLUSTER_ID is not set"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			name := c.prefix + "-bad-" + regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(tt.name, "-")
+			c.track(name, "")
+			args := []string{"run", "-d", "--name", name, "--label", testLabel, "--network", "none",
+				"-v", c.confDir + ":" + kraft.ConfigMountPath + ":ro"}
+			for _, e := range tt.env {
+				args = append(args, "-e", e)
+			}
+			mustDocker(t, time.Minute, append(args, image)...)
+			code := c.waitExit(name, time.Minute)
+			logs := c.logs(name)
+			if code == 0 || !strings.Contains(logs, tt.want) {
+				t.Errorf("case %d: exit code %d, want non-zero and a message containing %q; logs:\n%s", i, code, tt.want, logs)
+			}
+		})
+	}
+}
