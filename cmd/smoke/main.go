@@ -49,6 +49,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.ExpectedBrokers, "expect-brokers", 0, "number of brokers the metadata must list (0 = do not check)")
 	fs.IntVar(&cfg.Messages, "messages", smoke.DefaultMessages, "messages to produce and verify")
 	fs.IntVar(&cfg.MessageSize, "size", smoke.DefaultMessageSize, sizeUsage)
+	fs.IntVar(&cfg.Rate, "rate", 0, "cap the produce rate in messages per second (0 = as fast as possible), like kafka-producer-perf-test --throughput")
 	fs.IntVar(&cfg.Partitions, "partitions", 0, "partitions of a topic the run creates (0 = one per broker)")
 	fs.IntVar(&cfg.ReplicationFactor, "replication-factor", 0, "replication factor of a topic the run creates (0 = min(3, brokers))")
 	fs.DurationVar(&cfg.Timeout, "timeout", smoke.DefaultTimeout, "deadline of the whole run")

@@ -52,6 +52,8 @@ const (
 	// MaxMessages bounds memory: the run keeps about 40 bytes of
 	// bookkeeping per message.
 	MaxMessages = 10000000
+	// MaxRate bounds Config.Rate (messages per second).
+	MaxRate = 10000000
 	// MaxPartitions bounds the topic created by the smoke test.
 	MaxPartitions = 10000
 	// maxTopicLen is Kafka's limit on topic names.
@@ -88,6 +90,12 @@ type Config struct {
 	// included. Default DefaultMessageSize (512); allowed MinMessageSize
 	// (32) to MaxMessageSize (1000000).
 	MessageSize int
+
+	// Rate caps the produce rate in messages per second, to measure latency
+	// at a given load as kafka-producer-perf-test --throughput does. 0
+	// (default) produces as fast as the cluster acknowledges, up to the
+	// in-flight bound. Allowed 0 to MaxRate.
+	Rate int
 
 	// Partitions is the partition count of the topic when the run creates
 	// it. 0 (default) fits it to the cluster: one partition per broker, so
@@ -150,6 +158,9 @@ func (c Config) Validate() error {
 	}
 	if c.MessageSize != 0 && (c.MessageSize < MinMessageSize || c.MessageSize > MaxMessageSize) {
 		return fmt.Errorf("smoke: Config.MessageSize = %d: must be between %d and %d bytes (0 = default %d)", c.MessageSize, MinMessageSize, MaxMessageSize, DefaultMessageSize)
+	}
+	if c.Rate < 0 || c.Rate > MaxRate {
+		return fmt.Errorf("smoke: Config.Rate = %d: must be between 1 and %d messages per second (0 = unlimited)", c.Rate, MaxRate)
 	}
 	if c.Partitions < 0 || c.Partitions > MaxPartitions {
 		return fmt.Errorf("smoke: Config.Partitions = %d: must be between 1 and %d (0 = one per broker)", c.Partitions, MaxPartitions)

@@ -20,7 +20,7 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{name: "zero values select defaults", mutate: func(*Config) {}},
 		{name: "all fields set", mutate: func(c *Config) {
-			*c = Config{Brokers: []string{"a:1", "[::1]:9094"}, Topic: "a.b_c-D9", ExpectedBrokers: 3, Messages: 5, MessageSize: 32,
+			*c = Config{Brokers: []string{"a:1", "[::1]:9094"}, Topic: "a.b_c-D9", ExpectedBrokers: 3, Messages: 5, MessageSize: 32, Rate: 100,
 				Partitions: 6, ReplicationFactor: 2, Timeout: time.Second, RequestTimeout: 100 * time.Millisecond}
 		}},
 		{name: "no brokers", mutate: func(c *Config) { c.Brokers = nil }, want: "Config.Brokers is empty"},
@@ -35,6 +35,7 @@ func TestConfigValidate(t *testing.T) {
 		{name: "too many messages", mutate: func(c *Config) { c.Messages = MaxMessages + 1 }, want: "Config.Messages"},
 		{name: "message smaller than header", mutate: func(c *Config) { c.MessageSize = 31 }, want: "Config.MessageSize = 31: must be between 32 and 1000000"},
 		{name: "message too large", mutate: func(c *Config) { c.MessageSize = MaxMessageSize + 1 }, want: "Config.MessageSize"},
+		{name: "negative rate", mutate: func(c *Config) { c.Rate = -1 }, want: "Config.Rate = -1: must be between 1 and 10000000 messages per second (0 = unlimited)"},
 		{name: "negative partitions", mutate: func(c *Config) { c.Partitions = -2 }, want: "Config.Partitions = -2"},
 		{name: "negative replication factor", mutate: func(c *Config) { c.ReplicationFactor = -1 }, want: "Config.ReplicationFactor = -1"},
 		{name: "timeout below a second", mutate: func(c *Config) { c.Timeout = 10 * time.Millisecond }, want: "Config.Timeout = 10ms: must be at least 1s"},

@@ -42,6 +42,8 @@ type Result struct {
 	Messages int
 	// MessageSize is the record value size in bytes.
 	MessageSize int
+	// Rate is the produce rate cap in messages per second, 0 = none.
+	Rate int
 	// Bytes is the total of the record values produced: Messages *
 	// MessageSize.
 	Bytes int64
@@ -84,8 +86,12 @@ func (r *Result) WriteSummary(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "smoke OK: %d brokers (controller %d, cluster %s), topic %s (%d partitions, RF %d, %s)\n",
 		r.Brokers, r.ControllerID, r.ClusterID, r.Topic, r.Partitions, r.ReplicationFactor, created)
-	fmt.Fprintf(&b, "  produced %d msgs x %d B = %.1f MiB in %s: %.0f msg/s, %.2f MiB/s (acks=all, %d retries)\n",
-		r.Messages, r.MessageSize, float64(r.Bytes)/mib, round(r.ProduceElapsed), r.ProduceMsgsPerSec, r.ProduceMBPerSec, r.ProduceRetries)
+	limit := "unlimited rate"
+	if r.Rate > 0 {
+		limit = fmt.Sprintf("rate capped at %d msg/s", r.Rate)
+	}
+	fmt.Fprintf(&b, "  produced %d msgs x %d B = %.1f MiB in %s: %.0f msg/s, %.2f MiB/s (acks=all, %s, %d retries)\n",
+		r.Messages, r.MessageSize, float64(r.Bytes)/mib, round(r.ProduceElapsed), r.ProduceMsgsPerSec, r.ProduceMBPerSec, limit, r.ProduceRetries)
 	fmt.Fprintf(&b, "  produce latency p50 %s, p95 %s, p99 %s, p99.9 %s, max %s\n",
 		round(r.ProduceLatencyP50), round(r.ProduceLatencyP95), round(r.ProduceLatencyP99), round(r.ProduceLatencyP999), round(r.ProduceLatencyMax))
 	fmt.Fprintf(&b, "  consumed %d msgs in %s: %.0f msg/s, %.2f MiB/s; none lost, none duplicated, checksums and per-partition order OK\n",
@@ -117,6 +123,7 @@ type Report struct {
 	// Error is the reason of a failure, empty when OK.
 	Error string `json:"error,omitempty"`
 
+	// RunID to ForeignRecords mirror the Result fields of the same names.
 	RunID             string   `json:"run_id,omitempty"`
 	Bootstrap         []string `json:"bootstrap,omitempty"`
 	ClusterID         string   `json:"cluster_id,omitempty"`
@@ -128,24 +135,34 @@ type Report struct {
 	ReplicationFactor int      `json:"replication_factor"`
 	Messages          int      `json:"messages"`
 	MessageSize       int      `json:"message_size"`
+	Rate              int      `json:"rate"`
 	Bytes             int64    `json:"bytes"`
 	ForeignRecords    int      `json:"foreign_records"`
 
-	ProduceSeconds      float64 `json:"produce_seconds"`
-	ProduceMsgsPerSec   float64 `json:"produce_msgs_per_sec"`
-	ProduceMBPerSec     float64 `json:"produce_mb_per_sec"`
-	ProduceLatencyP50   float64 `json:"produce_latency_p50_ms"`
-	ProduceLatencyP95   float64 `json:"produce_latency_p95_ms"`
-	ProduceLatencyP99   float64 `json:"produce_latency_p99_ms"`
-	ProduceLatencyP999  float64 `json:"produce_latency_p999_ms"`
-	ProduceLatencyMax   float64 `json:"produce_latency_max_ms"`
-	ProduceLatencyAvg   float64 `json:"produce_latency_avg_ms"`
-	ProduceRetries      int64   `json:"produce_retries"`
-	ConsumeSeconds      float64 `json:"consume_seconds"`
-	ConsumeMsgsPerSec   float64 `json:"consume_msgs_per_sec"`
-	ConsumeMBPerSec     float64 `json:"consume_mb_per_sec"`
-	ElapsedSeconds      float64 `json:"elapsed_seconds"`
-	LatencyMeasuredFrom string  `json:"latency_measured_from"`
+	// ProduceSeconds is Result.ProduceElapsed in seconds.
+	ProduceSeconds float64 `json:"produce_seconds"`
+	// ProduceMsgsPerSec and ProduceMBPerSec (MiB/s) mirror Result.
+	ProduceMsgsPerSec float64 `json:"produce_msgs_per_sec"`
+	ProduceMBPerSec   float64 `json:"produce_mb_per_sec"`
+	// ProduceLatencyP50 to ProduceLatencyAvg are Result's latencies in
+	// milliseconds.
+	ProduceLatencyP50  float64 `json:"produce_latency_p50_ms"`
+	ProduceLatencyP95  float64 `json:"produce_latency_p95_ms"`
+	ProduceLatencyP99  float64 `json:"produce_latency_p99_ms"`
+	ProduceLatencyP999 float64 `json:"produce_latency_p999_ms"`
+	ProduceLatencyMax  float64 `json:"produce_latency_max_ms"`
+	ProduceLatencyAvg  float64 `json:"produce_latency_avg_ms"`
+	// ProduceRetries mirrors Result.ProduceRetries.
+	ProduceRetries int64 `json:"produce_retries"`
+	// ConsumeSeconds is Result.ConsumeElapsed in seconds.
+	ConsumeSeconds float64 `json:"consume_seconds"`
+	// ConsumeMsgsPerSec and ConsumeMBPerSec (MiB/s) mirror Result.
+	ConsumeMsgsPerSec float64 `json:"consume_msgs_per_sec"`
+	ConsumeMBPerSec   float64 `json:"consume_mb_per_sec"`
+	// ElapsedSeconds is Result.Elapsed in seconds.
+	ElapsedSeconds float64 `json:"elapsed_seconds"`
+	// LatencyMeasuredFrom says what the latency figures span.
+	LatencyMeasuredFrom string `json:"latency_measured_from"`
 }
 
 // NewReport builds the machine-readable summary of a run from Run's results;
@@ -170,6 +187,7 @@ func NewReport(res *Result, err error) Report {
 	rep.ReplicationFactor = res.ReplicationFactor
 	rep.Messages = res.Messages
 	rep.MessageSize = res.MessageSize
+	rep.Rate = res.Rate
 	rep.Bytes = res.Bytes
 	rep.ForeignRecords = res.ForeignRecords
 	rep.ProduceSeconds = res.ProduceElapsed.Seconds()

@@ -84,6 +84,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			ControllerID: -1,
 			Topic:        cfg.Topic,
 			MessageSize:  cfg.MessageSize,
+			Rate:         cfg.Rate,
 		},
 	}
 	defer r.prog.stop()
@@ -204,14 +205,25 @@ func retry(ctx context.Context, fn func(ctx context.Context) (again bool, err er
 		if ctx.Err() != nil {
 			return fmt.Errorf("%w (gave up after %d attempts)", err, attempt)
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if sleep(ctx, wait) != nil {
 			return fmt.Errorf("%w (gave up after %d attempts)", err, attempt)
-		case <-t.C:
 		}
 		wait = min(2*wait, backoffMax)
+	}
+}
+
+// sleep waits d (nothing when d <= 0) or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 
@@ -504,8 +516,20 @@ func (r *runner) produce(ctx context.Context) ([]int32, error) {
 			err, acked, n, handed-acked-failed, strings.Join(where, "; "))
 	}
 
-	for first := 0; first < n; first += batchSize {
-		k := min(batchSize, n-first)
+	// Hand messages over in chunks of up to a batch; with a Rate, in
+	// chunks of about 5ms worth of messages, each at its due time.
+	chunk := batchSize
+	if r.cfg.Rate > 0 {
+		chunk = min(batchSize, max(1, r.cfg.Rate/200))
+	}
+	for first := 0; first < n; first += chunk {
+		k := min(chunk, n-first)
+		if r.cfg.Rate > 0 {
+			due := time.Duration(float64(first) / float64(r.cfg.Rate) * float64(time.Second))
+			if err := sleep(ctx, due-time.Since(base)); err != nil {
+				return abandon(fmt.Errorf("pacing at %d msg/s: %w", r.cfg.Rate, err), first)
+			}
+		}
 		buf := make([]byte, k*size)
 		msgs := make([]kafka.Message, k)
 		for i := range msgs {
@@ -633,15 +657,9 @@ func (r *runner) consumePartition(ctx context.Context, p int, off, end int64) ([
 	var buf []byte
 	wait := backoffMin
 	pause := func() error {
-		t := time.NewTimer(wait)
-		defer t.Stop()
+		d := wait
 		wait = min(2*wait, backoffMax)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-			return nil
-		}
+		return sleep(ctx, d)
 	}
 	where := func() string { return fmt.Sprintf("partition %d offset %d (%s)", p, off, r.leaderOf(p)) }
 

@@ -169,6 +169,25 @@ func TestRunDetectsDuplicates(t *testing.T) {
 	}
 }
 
+func TestRunPacesAtRate(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t)
+	cfg := testConfig(c, "paced")
+	cfg.Messages = 400
+	cfg.Rate = 2000 // 0.2s
+
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if res.ProduceElapsed < 190*time.Millisecond || res.ProduceMsgsPerSec > 2100 {
+		t.Errorf("produced 400 messages in %s (%.0f msg/s), want about 0.2s at no more than 2000 msg/s", res.ProduceElapsed, res.ProduceMsgsPerSec)
+	}
+	if res.ProduceLatencyP50 > 100*time.Millisecond {
+		t.Errorf("p50 latency %s at a light load, want well under the 0.2s run", res.ProduceLatencyP50)
+	}
+}
+
 func TestRunFailsFastOnUnreachableAddress(t *testing.T) {
 	t.Parallel()
 	closed, err := net.Listen("tcp", "127.0.0.1:0")
