@@ -49,7 +49,7 @@ const (
 	// MaxMessageSize keeps one record within Kafka's default
 	// message.max.bytes (1 MiB) including the record batch overhead.
 	MaxMessageSize = 1000000
-	// MaxMessages bounds memory: the run keeps about 40 bytes of
+	// MaxMessages bounds memory: the run keeps about 60 bytes of
 	// bookkeeping per message.
 	MaxMessages = 10000000
 	// MaxRate bounds Config.Rate (messages per second).
@@ -82,7 +82,7 @@ type Config struct {
 	// deployment whose brokers are still registering.
 	ExpectedBrokers int
 
-	// Messages is how many messages to produce and verify. Default
+	// Messages is how many messages to produce and verify. 0 selects
 	// DefaultMessages (10000); allowed 1 to MaxMessages.
 	Messages int
 
@@ -99,7 +99,8 @@ type Config struct {
 
 	// Partitions is the partition count of the topic when the run creates
 	// it. 0 (default) fits it to the cluster: one partition per broker, so
-	// every broker leads one. Allowed 0 to MaxPartitions.
+	// that with the usual leader spread every broker leads one. Allowed 0
+	// to MaxPartitions.
 	Partitions int
 
 	// ReplicationFactor is the replication factor of the topic when the run

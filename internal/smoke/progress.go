@@ -25,6 +25,7 @@ type progress struct {
 	phase      string
 	total      int64
 	phaseStart time.Time
+	note       string
 	done       atomic.Int64
 
 	stopCh chan struct{}
@@ -46,8 +47,16 @@ func startProgress(w io.Writer) *progress {
 func (p *progress) setPhase(phase string, total int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.phase, p.total, p.phaseStart = phase, total, time.Now()
+	p.phase, p.total, p.phaseStart, p.note = phase, total, time.Now(), ""
 	p.done.Store(0)
+}
+
+// setNote adds a remark to the progress lines of the current phase, e.g.
+// the error being retried; "" removes it.
+func (p *progress) setNote(note string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.note = note
 }
 
 func (p *progress) add(n int64) { p.done.Add(n) }
@@ -79,13 +88,15 @@ func (p *progress) loop() {
 
 func (p *progress) print(now time.Time) {
 	p.mu.Lock()
-	phase, total, phaseStart := p.phase, p.total, p.phaseStart
+	phase, total, phaseStart, note := p.phase, p.total, p.phaseStart, p.note
 	p.mu.Unlock()
-	elapsed := now.Sub(p.start).Seconds()
-	if total <= 0 {
-		fmt.Fprintf(p.w, "smoke: %6.1fs %s\n", elapsed, phase)
-		return
+	line := fmt.Sprintf("smoke: %6.1fs %s", now.Sub(p.start).Seconds(), phase)
+	if total > 0 {
+		done := p.done.Load()
+		line += fmt.Sprintf(" %d/%d (%.0f/s)", done, total, rate(float64(done), now.Sub(phaseStart)))
 	}
-	done := p.done.Load()
-	fmt.Fprintf(p.w, "smoke: %6.1fs %s %d/%d (%.0f/s)\n", elapsed, phase, done, total, rate(float64(done), now.Sub(phaseStart)))
+	if note != "" {
+		line += " - " + note
+	}
+	fmt.Fprintln(p.w, line)
 }

@@ -191,17 +191,20 @@ func retryable(err error) bool {
 
 // retry calls fn until it succeeds or fails for good, backing off
 // exponentially, until ctx ends. fn reports whether its error is worth
-// retrying. The last error is returned.
-func retry(ctx context.Context, fn func(ctx context.Context) (again bool, err error)) error {
+// retrying. The last error is returned; the progress lines show the one
+// being retried.
+func (r *runner) retry(ctx context.Context, fn func(ctx context.Context) (again bool, err error)) error {
 	wait := backoffMin
 	for attempt := 1; ; attempt++ {
 		again, err := fn(ctx)
 		if err == nil {
+			r.prog.setNote("")
 			return nil
 		}
 		if !again {
 			return err
 		}
+		r.prog.setNote(fmt.Sprintf("retrying (attempt %d): %v", attempt, err))
 		if ctx.Err() != nil {
 			return fmt.Errorf("%w (gave up after %d attempts)", err, attempt)
 		}
@@ -240,7 +243,7 @@ func (r *runner) checkMetadata(ctx context.Context) error {
 		}
 	}
 	bootstrap := strings.Join(r.cfg.Brokers, ",")
-	err := retry(ctx, func(ctx context.Context) (bool, error) {
+	err := r.retry(ctx, func(ctx context.Context) (bool, error) {
 		cctx, cancel := r.call(ctx)
 		defer cancel()
 		md, err := r.client.Metadata(cctx, &kafka.MetadataRequest{Topics: []string{r.cfg.Topic}})
@@ -310,7 +313,7 @@ func (r *runner) ensureTopic(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return retry(ctx, func(ctx context.Context) (bool, error) {
+	return r.retry(ctx, func(ctx context.Context) (bool, error) {
 		cctx, cancel := r.call(ctx)
 		defer cancel()
 		resp, err := r.client.CreateTopics(cctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
@@ -336,7 +339,7 @@ func (r *runner) ensureTopic(ctx context.Context) error {
 // topic with a leader. Right after creation brokers answer
 // UnknownTopicOrPartition or LeaderNotAvailable for a while.
 func (r *runner) waitTopicReady(ctx context.Context) error {
-	return retry(ctx, func(ctx context.Context) (bool, error) {
+	return r.retry(ctx, func(ctx context.Context) (bool, error) {
 		cctx, cancel := r.call(ctx)
 		defer cancel()
 		md, err := r.client.Metadata(cctx, &kafka.MetadataRequest{Topics: []string{r.cfg.Topic}})
@@ -391,7 +394,7 @@ func (r *runner) listOffsets(ctx context.Context, which int64) (map[int]int64, e
 		reqs[p] = kafka.OffsetRequest{Partition: p, Timestamp: which}
 	}
 	var out map[int]int64
-	err := retry(ctx, func(ctx context.Context) (bool, error) {
+	err := r.retry(ctx, func(ctx context.Context) (bool, error) {
 		cctx, cancel := r.call(ctx)
 		defer cancel()
 		resp, err := r.client.ListOffsets(cctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{r.cfg.Topic: reqs}})
@@ -544,7 +547,7 @@ func (r *runner) produce(ctx context.Context) ([]int32, error) {
 				return abandon(fmt.Errorf("waiting for acknowledgements to send more: %w", ctx.Err()), first)
 			}
 		}
-		err := retry(ctx, func(ctx context.Context) (bool, error) {
+		err := r.retry(ctx, func(ctx context.Context) (bool, error) {
 			now := time.Since(base)
 			for i := range k {
 				sentAt[first+i] = now
@@ -778,7 +781,7 @@ func (r *runner) classify(value []byte) int64 {
 // partitionOffset returns the first or next offset of one partition.
 func (r *runner) partitionOffset(ctx context.Context, p int, which int64) (int64, error) {
 	var off int64
-	err := retry(ctx, func(ctx context.Context) (bool, error) {
+	err := r.retry(ctx, func(ctx context.Context) (bool, error) {
 		cctx, cancel := r.call(ctx)
 		defer cancel()
 		resp, err := r.client.ListOffsets(cctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{

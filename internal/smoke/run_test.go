@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -169,6 +170,81 @@ func TestRunDetectsDuplicates(t *testing.T) {
 	}
 }
 
+// TestRunRetriesTransientErrors makes the cluster answer the first
+// ListOffsets requests with LeaderNotAvailable, the first produce with
+// NotLeaderForPartition and the first fetch with UnknownTopicOrPartition,
+// as a cluster may right after a topic is created or a leader moves. The
+// run must retry through them and pass.
+func TestRunRetriesTransientErrors(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t)
+	var listHits, produceHits, fetchHits atomic.Int32
+	for range 2 {
+		c.ControlKey(int16(kmsg.ListOffsets), func(req kmsg.Request) (kmsg.Response, error, bool) {
+			listHits.Add(1)
+			r := req.(*kmsg.ListOffsetsRequest)
+			resp := r.ResponseKind().(*kmsg.ListOffsetsResponse)
+			for _, rt := range r.Topics {
+				t := kmsg.NewListOffsetsResponseTopic()
+				t.Topic = rt.Topic
+				for _, rp := range rt.Partitions {
+					p := kmsg.NewListOffsetsResponseTopicPartition()
+					p.Partition, p.ErrorCode = rp.Partition, kerr.LeaderNotAvailable.Code
+					t.Partitions = append(t.Partitions, p)
+				}
+				resp.Topics = append(resp.Topics, t)
+			}
+			return resp, nil, true
+		})
+	}
+	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		produceHits.Add(1)
+		r := req.(*kmsg.ProduceRequest)
+		resp := r.ResponseKind().(*kmsg.ProduceResponse)
+		for _, rt := range r.Topics {
+			t := kmsg.NewProduceResponseTopic()
+			t.Topic, t.TopicID = rt.Topic, rt.TopicID
+			for _, rp := range rt.Partitions {
+				p := kmsg.NewProduceResponseTopicPartition()
+				p.Partition, p.ErrorCode = rp.Partition, kerr.NotLeaderForPartition.Code
+				t.Partitions = append(t.Partitions, p)
+			}
+			resp.Topics = append(resp.Topics, t)
+		}
+		return resp, nil, true
+	})
+	c.ControlKey(int16(kmsg.Fetch), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		fetchHits.Add(1)
+		r := req.(*kmsg.FetchRequest)
+		resp := r.ResponseKind().(*kmsg.FetchResponse)
+		for _, rt := range r.Topics {
+			t := kmsg.NewFetchResponseTopic()
+			t.Topic, t.TopicID = rt.Topic, rt.TopicID
+			for _, rp := range rt.Partitions {
+				p := kmsg.NewFetchResponseTopicPartition()
+				p.Partition, p.ErrorCode = rp.Partition, kerr.UnknownTopicOrPartition.Code
+				p.HighWatermark, p.LastStableOffset, p.LogStartOffset = -1, -1, -1
+				t.Partitions = append(t.Partitions, p)
+			}
+			resp.Topics = append(resp.Topics, t)
+		}
+		return resp, nil, true
+	})
+	cfg := testConfig(c, "flaky")
+	cfg.Messages = 300
+
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if res.ProduceRetries < 1 {
+		t.Errorf("ProduceRetries = %d, want the NotLeaderForPartition answer retried", res.ProduceRetries)
+	}
+	if l, p, f := listHits.Load(), produceHits.Load(), fetchHits.Load(); l != 2 || p != 1 || f != 1 {
+		t.Errorf("injected errors answered %d ListOffsets, %d Produce, %d Fetch requests; want 2, 1, 1", l, p, f)
+	}
+}
+
 func TestRunPacesAtRate(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t)
@@ -300,11 +376,16 @@ func TestRunWaitsForExpectedBrokersUntilTimeout(t *testing.T) {
 	c := newCluster(t)
 	cfg := testConfig(c, "")
 	cfg.ExpectedBrokers = 5
-	cfg.Timeout = time.Second
+	cfg.Timeout = 2500 * time.Millisecond // long enough for progress lines
+	var progress strings.Builder
+	cfg.Progress = &progress
 	_, err := Run(context.Background(), cfg)
-	t.Logf("error: %v", err)
+	t.Logf("error: %v\nprogress:\n%s", err, progress.String())
 	if err == nil || !strings.Contains(err.Error(), "expected 5 brokers") || !strings.Contains(err.Error(), "lists 3") {
 		t.Fatalf("Run error = %v, want one saying 5 brokers were expected and 3 listed", err)
+	}
+	if !strings.Contains(progress.String(), "checking metadata - retrying (attempt") {
+		t.Errorf("progress lines do not show the wait:\n%s", progress.String())
 	}
 }
 
