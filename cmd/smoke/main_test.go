@@ -114,6 +114,14 @@ func TestSmokeBadFlagsExitTwo(t *testing.T) {
 	}
 }
 
+func TestSmokeHelpExitsZero(t *testing.T) {
+	t.Parallel()
+	code, _, stderr := runCmd("-h")
+	if code != 0 || !strings.Contains(stderr, "-expect-brokers") {
+		t.Fatalf("exit %d, stderr %q; want 0 and the flag list", code, stderr)
+	}
+}
+
 // Not parallel: it empties PATH for the whole process.
 func TestSmokeWithoutBrokersOrPulumi(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
