@@ -1,0 +1,99 @@
+// Package kcatclient is the KcatClient component: an idle Deployment with kcat installed, for
+// inspecting the cluster from inside it (`kubectl exec deploy/kafka-cat -- kcat -L -b kafka-svc:9092`),
+// as the original tutorial did by hand.
+package kcatclient
+
+import (
+	"fmt"
+
+	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
+)
+
+// TypeToken is the component's Pulumi type.
+const TypeToken = "kafka-kraft:index:KcatClient"
+
+// IdleCommand keeps the container alive without kcat running, and exits at once on SIGTERM (a plain
+// `sleep` as PID 1 ignores it and every rollout would wait the full grace period). Busybox and
+// coreutils shells both understand it.
+var IdleCommand = []string{"/bin/sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"}
+
+// Args configures the client.
+type Args struct {
+	// Config is the validated stack configuration; Kcat.Image comes from it.
+	Config kraft.Config
+	// Namespace to deploy into.
+	Namespace pulumi.StringInput
+}
+
+// KcatClient is the kafka-cat Deployment.
+type KcatClient struct {
+	pulumi.ResourceState
+
+	// ExecCommand is a ready-to-paste command that lists the cluster's brokers and topics.
+	ExecCommand pulumi.StringOutput `pulumi:"execCommand"`
+}
+
+// ExecCommand renders the kubectl command that runs kcat in the client against the in-cluster bootstrap.
+func ExecCommand(c kraft.Config) string {
+	return fmt.Sprintf("kubectl -n %s exec deploy/%s -- kcat -L -b %s:%d", c.Namespace, kraft.KcatName, kraft.HeadlessServiceName, kraft.InternalPort)
+}
+
+// New creates the Deployment.
+func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*KcatClient, error) {
+	k := &KcatClient{}
+	if err := ctx.RegisterComponentResource(TypeToken, name, k, opts...); err != nil {
+		return nil, err
+	}
+	c := args.Config
+	labels := kraft.Labels(c, kraft.KcatName)
+	uid := pulumi.Int(kraft.KafkaUID)
+	if _, err := appsv1.NewDeployment(ctx, name, &appsv1.DeploymentArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Name:      pulumi.String(kraft.KcatName),
+			Namespace: args.Namespace,
+			Labels:    pulumi.ToStringMap(labels),
+		},
+		Spec: &appsv1.DeploymentSpecArgs{
+			Replicas: pulumi.Int(1),
+			Selector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(kraft.SelectorLabels(c, kraft.KcatName))},
+			Template: &corev1.PodTemplateSpecArgs{
+				Metadata: &metav1.ObjectMetaArgs{Labels: pulumi.ToStringMap(labels)},
+				Spec: &corev1.PodSpecArgs{
+					TerminationGracePeriodSeconds: pulumi.Int(5),
+					SecurityContext: &corev1.PodSecurityContextArgs{
+						RunAsNonRoot: pulumi.Bool(true), RunAsUser: uid, RunAsGroup: uid,
+					},
+					Containers: corev1.ContainerArray{&corev1.ContainerArgs{
+						Name:    pulumi.String("kcat"),
+						Image:   pulumi.String(c.Kcat.Image),
+						Command: pulumi.ToStringArray(IdleCommand),
+						Env: corev1.EnvVarArray{&corev1.EnvVarArgs{
+							// For scripts run inside the client: kcat -b "$KAFKA_BOOTSTRAP" ...
+							Name: pulumi.String("KAFKA_BOOTSTRAP"), Value: pulumi.String(kraft.BootstrapServers(c)),
+						}},
+						SecurityContext: &corev1.SecurityContextArgs{
+							AllowPrivilegeEscalation: pulumi.Bool(false),
+							Capabilities:             &corev1.CapabilitiesArgs{Drop: pulumi.StringArray{pulumi.String("ALL")}},
+						},
+						Resources: &corev1.ResourceRequirementsArgs{
+							Requests: pulumi.StringMap{"cpu": pulumi.String("10m"), "memory": pulumi.String("16Mi")},
+							Limits:   pulumi.StringMap{"cpu": pulumi.String("500m"), "memory": pulumi.String("128Mi")},
+						},
+					}},
+				},
+			},
+		},
+	}, pulumi.Parent(k)); err != nil {
+		return nil, fmt.Errorf("kcat deployment: %w", err)
+	}
+	k.ExecCommand = pulumi.String(ExecCommand(c)).ToStringOutput()
+	if err := ctx.RegisterResourceOutputs(k, pulumi.Map{"execCommand": k.ExecCommand}); err != nil {
+		return nil, err
+	}
+	return k, nil
+}

@@ -1,0 +1,161 @@
+// Package kraftcluster is the KraftCluster component: the rendered KRaft configuration, storage, the
+// headless and per-broker NodePort Services, a PodDisruptionBudget and the StatefulSet. Every value
+// it writes comes from internal/kraft; this package only turns those values into resources.
+package kraftcluster
+
+import (
+	"fmt"
+
+	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	policyv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/policy/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
+	"github.com/kafka-kraft/kafka-kraft/internal/volume"
+)
+
+// TypeToken is the component's Pulumi type.
+const TypeToken = "kafka-kraft:index:KraftCluster"
+
+// ConfigHashAnnotation carries kraft.Rendered.Hash on the pod template: a configuration change
+// changes the template and rolls the pods (a ConfigMap update alone would not).
+const ConfigHashAnnotation = "kafka-kraft.io/config-hash"
+
+// Args configures the cluster.
+type Args struct {
+	// Config is the validated stack configuration.
+	Config kraft.Config
+	// Namespace to deploy into.
+	Namespace pulumi.StringInput
+	// Image is the Kafka image reference, preferably pinned by digest.
+	Image pulumi.StringInput
+}
+
+// KraftCluster is a Kafka cluster in KRaft mode.
+type KraftCluster struct {
+	pulumi.ResourceState
+
+	// BootstrapServers is the in-cluster bootstrap address (the headless Service).
+	BootstrapServers pulumi.StringOutput `pulumi:"bootstrapServers"`
+	// ExternalBootstrapServers lists every broker's NodePort address for clients outside the cluster.
+	ExternalBootstrapServers pulumi.StringOutput `pulumi:"externalBootstrapServers"`
+	// ClusterID is the Kafka cluster id every node's storage is formatted with.
+	ClusterID pulumi.StringOutput `pulumi:"clusterId"`
+}
+
+// New creates the cluster. The StatefulSet is awaited until every pod is Ready.
+func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*KraftCluster, error) {
+	k := &KraftCluster{}
+	if err := ctx.RegisterComponentResource(TypeToken, name, k, opts...); err != nil {
+		return nil, err
+	}
+	c := args.Config
+	rendered := kraft.Render(c)
+	labels := kraft.Labels(c, kraft.StatefulSetName)
+	selector := kraft.SelectorLabels(c, kraft.StatefulSetName)
+	parent := pulumi.Parent(k)
+	meta := func(n string) *metav1.ObjectMetaArgs {
+		return &metav1.ObjectMetaArgs{Name: pulumi.String(n), Namespace: args.Namespace, Labels: pulumi.ToStringMap(labels)}
+	}
+
+	configMap, err := corev1.NewConfigMap(ctx, name+"-config", &corev1.ConfigMapArgs{
+		Metadata: meta(kraft.StatefulSetName + "-config"),
+		Data:     pulumi.ToStringMap(rendered.Files),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("configmap: %w", err)
+	}
+
+	if _, err := corev1.NewService(ctx, name+"-headless", &corev1.ServiceArgs{
+		Metadata: meta(kraft.HeadlessServiceName),
+		Spec: &corev1.ServiceSpecArgs{
+			ClusterIP: pulumi.String("None"),
+			// A KRaft quorum forms only if voters can resolve each other before any is Ready: the
+			// pods' DNS records must exist while they are not ready yet.
+			PublishNotReadyAddresses: pulumi.Bool(true),
+			Selector:                 pulumi.ToStringMap(selector),
+			Ports: corev1.ServicePortArray{
+				&corev1.ServicePortArgs{Name: pulumi.String("internal"), Port: pulumi.Int(kraft.InternalPort)},
+				&corev1.ServicePortArgs{Name: pulumi.String("controller"), Port: pulumi.Int(kraft.ControllerPort)},
+			},
+		},
+	}, parent); err != nil {
+		return nil, fmt.Errorf("headless service: %w", err)
+	}
+
+	nodes := kraft.Nodes(c)
+	for _, n := range nodes {
+		if _, err := corev1.NewService(ctx, fmt.Sprintf("%s-external-%d", name, n.Ordinal), &corev1.ServiceArgs{
+			Metadata: meta(fmt.Sprintf("%s-external-%d", kraft.StatefulSetName, n.Ordinal)),
+			Spec: &corev1.ServiceSpecArgs{
+				Type: pulumi.String("NodePort"),
+				// One Service per broker: a client that was told "broker 2 is at host:base+2" must
+				// reach exactly broker 2, never a load-balanced neighbour.
+				Selector: pulumi.StringMap{"statefulset.kubernetes.io/pod-name": pulumi.String(n.PodName)},
+				Ports: corev1.ServicePortArray{&corev1.ServicePortArgs{
+					Name:       pulumi.String("external"),
+					Port:       pulumi.Int(kraft.ExternalPort),
+					TargetPort: pulumi.Int(kraft.ExternalPort),
+					NodePort:   pulumi.Int(n.ExternalNodePort),
+				}},
+			},
+		}, parent); err != nil {
+			return nil, fmt.Errorf("external service %d: %w", n.Ordinal, err)
+		}
+	}
+
+	// hostPath mode: Pulumi owns one PV and its claim per ordinal, named as the StatefulSet would name
+	// them, and the StatefulSet waits for them; otherwise the controller would create the claim from
+	// the template first and race the pre-bound PV.
+	var claims []pulumi.Resource
+	if c.Storage.Class == "" {
+		for _, n := range nodes {
+			claim := kraft.DataClaim(n.Ordinal)
+			pvc, err := volume.Claim(ctx, fmt.Sprintf("%s-%s", name, claim), volume.ClaimArgs{
+				Namespace:  args.Namespace,
+				ClaimName:  claim,
+				Size:       c.Storage.Size,
+				VolumeName: kraft.PersistentVolumeName(c, claim),
+				HostPath:   kraft.HostPathDir(c, n.PodName),
+				Labels:     labels,
+			}, parent)
+			if err != nil {
+				return nil, fmt.Errorf("storage of %s: %w", n.PodName, err)
+			}
+			claims = append(claims, pvc)
+		}
+	}
+
+	if _, err := policyv1.NewPodDisruptionBudget(ctx, name, &policyv1.PodDisruptionBudgetArgs{
+		Metadata: meta(kraft.StatefulSetName),
+		Spec: &policyv1.PodDisruptionBudgetSpecArgs{
+			// One node at a time: with RF 3 and min.insync.replicas 2, acks=all writes keep working.
+			MaxUnavailable: pulumi.Int(1),
+			Selector:       &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(selector)},
+		},
+	}, parent); err != nil {
+		return nil, fmt.Errorf("pod disruption budget: %w", err)
+	}
+
+	stsOpts := []pulumi.ResourceOption{parent, pulumi.DependsOn(append(claims, configMap))}
+	if _, err := appsv1.NewStatefulSet(ctx, name, &appsv1.StatefulSetArgs{
+		Metadata: meta(kraft.StatefulSetName),
+		Spec:     StatefulSetSpec(c, rendered, args.Image, configMap.Metadata.Name().Elem()),
+	}, stsOpts...); err != nil {
+		return nil, fmt.Errorf("statefulset %q: %w", kraft.StatefulSetName, err)
+	}
+
+	k.BootstrapServers = pulumi.String(kraft.BootstrapServers(c)).ToStringOutput()
+	k.ExternalBootstrapServers = pulumi.String(kraft.ExternalBootstrapServers(c)).ToStringOutput()
+	k.ClusterID = pulumi.String(rendered.ClusterID).ToStringOutput()
+	if err := ctx.RegisterResourceOutputs(k, pulumi.Map{
+		"bootstrapServers":         k.BootstrapServers,
+		"externalBootstrapServers": k.ExternalBootstrapServers,
+		"clusterId":                k.ClusterID,
+	}); err != nil {
+		return nil, err
+	}
+	return k, nil
+}

@@ -1,0 +1,139 @@
+package kraftcluster
+
+import (
+	"fmt"
+
+	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
+)
+
+// StatefulSetSpec builds the StatefulSet spec. Kept apart from New so the shape of the pods reads in
+// one place.
+func StatefulSetSpec(c kraft.Config, rendered kraft.Rendered, image pulumi.StringInput, configMap pulumi.StringInput) *appsv1.StatefulSetSpecArgs {
+	labels := kraft.Labels(c, kraft.StatefulSetName)
+	uid := pulumi.Int(kraft.KafkaUID)
+	tcp := func(port int) *corev1.TCPSocketActionArgs { return &corev1.TCPSocketActionArgs{Port: pulumi.Int(port)} }
+
+	claimClass := pulumi.String(c.Storage.Class) // "" = no dynamic provisioning (hostPath PVs)
+
+	var initContainers corev1.ContainerArray
+	if c.Storage.Class == "" {
+		// The kubelet creates hostPath directories as root and fsGroup does not apply to hostPath
+		// volumes, so a short root init container hands the directory to the Kafka user. It changes
+		// ownership only when it is wrong, so restarts of a large data directory stay fast.
+		initContainers = corev1.ContainerArray{&corev1.ContainerArgs{
+			Name:    pulumi.String("data-permissions"),
+			Image:   image,
+			Command: pulumi.StringArray{pulumi.String("/bin/sh"), pulumi.String("-c"), pulumi.String(DataPermissionsScript)},
+			SecurityContext: &corev1.SecurityContextArgs{
+				RunAsUser:    pulumi.Int(0),
+				RunAsNonRoot: pulumi.Bool(false),
+				Capabilities: &corev1.CapabilitiesArgs{
+					Drop: pulumi.StringArray{pulumi.String("ALL")},
+					Add:  pulumi.StringArray{pulumi.String("CHOWN"), pulumi.String("DAC_OVERRIDE"), pulumi.String("FOWNER")},
+				},
+			},
+			VolumeMounts: corev1.VolumeMountArray{&corev1.VolumeMountArgs{
+				Name: pulumi.String(kraft.DataClaimName), MountPath: pulumi.String(kraft.DataMountPath),
+			}},
+		}}
+	}
+
+	return &appsv1.StatefulSetSpecArgs{
+		ServiceName: pulumi.String(kraft.HeadlessServiceName),
+		Replicas:    pulumi.Int(c.Replicas),
+		// Parallel: every voter must be running before any can become Ready (a quorum needs a
+		// majority), so OrderedReady would wait forever for kafka-0 on a fresh cluster.
+		PodManagementPolicy: pulumi.String("Parallel"),
+		UpdateStrategy:      &appsv1.StatefulSetUpdateStrategyArgs{Type: pulumi.String("RollingUpdate")},
+		Selector:            &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(kraft.SelectorLabels(c, kraft.StatefulSetName))},
+		// Claims outlive the StatefulSet and scale-down: the data is the cluster.
+		PersistentVolumeClaimRetentionPolicy: &appsv1.StatefulSetPersistentVolumeClaimRetentionPolicyArgs{
+			WhenDeleted: pulumi.String("Retain"),
+			WhenScaled:  pulumi.String("Retain"),
+		},
+		Template: &corev1.PodTemplateSpecArgs{
+			Metadata: &metav1.ObjectMetaArgs{
+				Labels:      pulumi.ToStringMap(labels),
+				Annotations: pulumi.StringMap{ConfigHashAnnotation: pulumi.String(rendered.Hash)},
+			},
+			Spec: &corev1.PodSpecArgs{
+				// Controlled shutdown moves partition leadership away before the broker exits.
+				TerminationGracePeriodSeconds: pulumi.Int(120),
+				SecurityContext: &corev1.PodSecurityContextArgs{
+					RunAsNonRoot:        pulumi.Bool(true),
+					RunAsUser:           uid,
+					RunAsGroup:          uid,
+					FsGroup:             uid,
+					FsGroupChangePolicy: pulumi.String("OnRootMismatch"),
+				},
+				InitContainers: initContainers,
+				Containers: corev1.ContainerArray{&corev1.ContainerArgs{
+					Name:            pulumi.String("kafka"),
+					Image:           image,
+					ImagePullPolicy: pulumi.String("IfNotPresent"),
+					Env: corev1.EnvVarArray{
+						&corev1.EnvVarArgs{Name: pulumi.String("POD_NAME"), ValueFrom: &corev1.EnvVarSourceArgs{
+							FieldRef: &corev1.ObjectFieldSelectorArgs{FieldPath: pulumi.String("metadata.name")},
+						}},
+						&corev1.EnvVarArgs{Name: pulumi.String("KAFKA_CLUSTER_ID"), Value: pulumi.String(rendered.ClusterID)},
+						&corev1.EnvVarArgs{Name: pulumi.String("KAFKA_CONFIG_DIR"), Value: pulumi.String(kraft.ConfigMountPath)},
+						&corev1.EnvVarArgs{Name: pulumi.String("KAFKA_HEAP_OPTS"), Value: pulumi.String(c.Resources.HeapOpts)},
+					},
+					Ports: corev1.ContainerPortArray{
+						&corev1.ContainerPortArgs{Name: pulumi.String("internal"), ContainerPort: pulumi.Int(kraft.InternalPort)},
+						&corev1.ContainerPortArgs{Name: pulumi.String("controller"), ContainerPort: pulumi.Int(kraft.ControllerPort)},
+						&corev1.ContainerPortArgs{Name: pulumi.String("external"), ContainerPort: pulumi.Int(kraft.ExternalPort)},
+					},
+					// Readiness asks this node only ("is my broker listener up?"), never the quorum: a
+					// quorum-level check would mark every pod unready at once during an election and
+					// take the whole cluster out of the Services.
+					ReadinessProbe: &corev1.ProbeArgs{TcpSocket: tcp(kraft.InternalPort), PeriodSeconds: pulumi.Int(5), FailureThreshold: pulumi.Int(3)},
+					// Log recovery after an unclean stop can take minutes: the startup probe gives it
+					// ten before liveness may restart the container.
+					StartupProbe:  &corev1.ProbeArgs{TcpSocket: tcp(kraft.InternalPort), PeriodSeconds: pulumi.Int(5), FailureThreshold: pulumi.Int(120)},
+					LivenessProbe: &corev1.ProbeArgs{TcpSocket: tcp(kraft.InternalPort), PeriodSeconds: pulumi.Int(15), FailureThreshold: pulumi.Int(4)},
+					Resources: &corev1.ResourceRequirementsArgs{
+						Requests: pulumi.StringMap{"cpu": pulumi.String(c.Resources.CPURequest), "memory": pulumi.String(c.Resources.MemoryRequest)},
+						Limits:   pulumi.StringMap{"cpu": pulumi.String(c.Resources.CPULimit), "memory": pulumi.String(c.Resources.MemoryLimit)},
+					},
+					SecurityContext: &corev1.SecurityContextArgs{
+						AllowPrivilegeEscalation: pulumi.Bool(false),
+						ReadOnlyRootFilesystem:   pulumi.Bool(true),
+						Capabilities:             &corev1.CapabilitiesArgs{Drop: pulumi.StringArray{pulumi.String("ALL")}},
+					},
+					VolumeMounts: corev1.VolumeMountArray{
+						&corev1.VolumeMountArgs{Name: pulumi.String(kraft.DataClaimName), MountPath: pulumi.String(kraft.DataMountPath)},
+						&corev1.VolumeMountArgs{Name: pulumi.String("config"), MountPath: pulumi.String(kraft.ConfigMountPath), ReadOnly: pulumi.Bool(true)},
+						// The root filesystem is read-only; the entrypoint renders its runtime file and
+						// the JVM keeps its perf data here.
+						&corev1.VolumeMountArgs{Name: pulumi.String("tmp"), MountPath: pulumi.String("/tmp")},
+					},
+				}},
+				Volumes: corev1.VolumeArray{
+					&corev1.VolumeArgs{Name: pulumi.String("config"), ConfigMap: &corev1.ConfigMapVolumeSourceArgs{Name: configMap}},
+					&corev1.VolumeArgs{Name: pulumi.String("tmp"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}},
+				},
+			},
+		},
+		VolumeClaimTemplates: corev1.PersistentVolumeClaimTypeArray{&corev1.PersistentVolumeClaimTypeArgs{
+			Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(kraft.DataClaimName), Labels: pulumi.ToStringMap(labels)},
+			Spec: &corev1.PersistentVolumeClaimSpecArgs{
+				AccessModes:      pulumi.StringArray{pulumi.String("ReadWriteOnce")},
+				StorageClassName: claimClass,
+				Resources: &corev1.VolumeResourceRequirementsArgs{
+					Requests: pulumi.StringMap{"storage": pulumi.String(c.Storage.Size)},
+				},
+			},
+		}},
+	}
+}
+
+// DataPermissionsScript gives the data directory to the Kafka user when it is not already theirs.
+var DataPermissionsScript = fmt.Sprintf(
+	`d=%[1]s; if [ "$(stat -c %%u:%%g "$d")" != "%[2]d:%[2]d" ]; then chown -R %[2]d:%[2]d "$d"; fi; chmod 0750 "$d"`,
+	kraft.DataMountPath, kraft.KafkaUID)

@@ -1,0 +1,232 @@
+// Package kraft is the functional core of kafka-kraft: every decision about Kafka and Kubernetes that
+// can be made without talking to either lives here as pure, deterministic Go. It imports nothing from
+// Pulumi, reads no environment, has no clock and no randomness, so every function is testable with
+// tables and golden files and gives byte-identical output for identical input (a prerequisite for a
+// no-change `pulumi up` being a true no-op).
+package kraft
+
+// Fixed names. They form the contract between the StatefulSet and the image's entrypoint (pods are
+// kafka-0..N-1, the ordinal is the suffix after the last '-'), so they are not configurable.
+const (
+	// StatefulSetName names the StatefulSet; pods are StatefulSetName-<ordinal>.
+	StatefulSetName = "kafka"
+	// HeadlessServiceName is the headless Service that gives every pod a stable DNS name and serves
+	// as the in-cluster bootstrap address.
+	HeadlessServiceName = "kafka-svc"
+	// KcatName names the kcat client Deployment (`kubectl exec deploy/kafka-cat -- kcat ...`).
+	KcatName = "kafka-cat"
+	// RegistryName names the in-cluster registry Deployment and Service.
+	RegistryName = "registry"
+	// ConfigMountPath is where the rendered properties are mounted (KAFKA_CONFIG_DIR).
+	ConfigMountPath = "/etc/kafka-kraft"
+	// DataMountPath is where each node's storage is mounted; it is also log.dirs.
+	DataMountPath = "/var/lib/kafka/data"
+	// DataClaimName is the volumeClaimTemplate name: PVCs are data-kafka-<ordinal>.
+	DataClaimName = "data"
+
+	// InternalPort serves brokers and in-cluster clients (listener INTERNAL).
+	InternalPort = 9092
+	// ControllerPort serves the KRaft quorum (listener CONTROLLER), on controller nodes only.
+	ControllerPort = 9093
+	// ExternalPort serves clients outside the cluster through per-broker NodePorts (listener EXTERNAL).
+	ExternalPort = 9094
+	// RegistryPort is the registry container's port.
+	RegistryPort = 5000
+
+	// KafkaUID is the non-root user the Kafka image runs as (see docker/Dockerfile).
+	KafkaUID = 1001
+)
+
+// NodePort range of a default Kubernetes API server (--service-node-port-range).
+const (
+	MinNodePort = 30000
+	MaxNodePort = 32767
+)
+
+// Config is everything a stack can set, already parsed from Pulumi config into plain values.
+// Defaults() gives the values used for keys a stack leaves unset.
+type Config struct {
+	// Project and Stack identify the deployment; they seed the default cluster id and name
+	// cluster-scoped objects (PersistentVolumes) so two stacks never collide.
+	Project string
+	Stack   string
+
+	// Namespace holds every namespaced object of the stack. Default "kafka-kraft". Must be a DNS-1123 label.
+	Namespace string
+	// ClusterDomain is the cluster's DNS suffix used in pod addresses. Default "cluster.local".
+	ClusterDomain string
+
+	// Replicas is the number of Kafka nodes (StatefulSet replicas). Default 3; at least 1.
+	Replicas int
+	// Controllers is how many of the first ordinals are KRaft voters (broker+controller); the rest
+	// are broker-only, so brokers can be added without touching the quorum. Default: 3 when
+	// Replicas >= 3, else 1. Must be odd and between 1 and Replicas.
+	Controllers int
+	// ClusterID is the Kafka cluster id (22 characters of URL-safe base64, 16 bytes). Default:
+	// derived from Project, Stack and Namespace, so it is stable across runs of one stack.
+	ClusterID string
+
+	// ExternalHost is the host name or IP that clients outside the cluster use to reach node ports;
+	// advertised on the EXTERNAL listener. Default "127.0.0.1".
+	ExternalHost string
+	// ExternalNodePortBase is the NodePort of broker 0's external Service; broker N uses base+N.
+	// Default 31090; the whole range must lie within 30000-32767.
+	ExternalNodePortBase int
+
+	// Storage of each Kafka node.
+	Storage Storage
+
+	// Resources of each Kafka container.
+	Resources Resources
+
+	// BrokerProperties are extra server.properties entries. Keys must be known Kafka broker
+	// settings and must not be one the program manages (see ManagedKeys). Default none.
+	BrokerProperties map[string]string
+
+	// Registry is the in-cluster registry, or an existing one.
+	Registry Registry
+
+	// Image selects how the Kafka image is obtained.
+	Image Image
+
+	// Kcat is the optional kcat client Deployment.
+	Kcat Kcat
+}
+
+// Storage configures persistent storage.
+type Storage struct {
+	// Size of each node's volume, a Kubernetes quantity such as "10Gi". Default "1Gi".
+	Size string
+	// Class is the StorageClass for dynamic provisioning. Default "" which means a hostPath
+	// PersistentVolume per node under HostPath/<stack>/ (as the original tutorial did; single-node
+	// clusters only).
+	Class string
+	// HostPath is the root directory for hostPath volumes. Default "/mnt/kafka". Absolute path.
+	HostPath string
+}
+
+// Resources are the Kafka container's requests and limits and the JVM heap.
+type Resources struct {
+	// CPURequest default "250m"; CPULimit default "1".
+	CPURequest string
+	CPULimit   string
+	// MemoryRequest and MemoryLimit default "1Gi"; the heap must fit well inside the limit.
+	MemoryRequest string
+	MemoryLimit   string
+	// HeapOpts is KAFKA_HEAP_OPTS. Default "-Xms512m -Xmx512m".
+	HeapOpts string
+}
+
+// Registry configures the in-cluster container registry.
+type Registry struct {
+	// Existing names a registry (host[:port]) to use instead of deploying one. Default "" (deploy one).
+	Existing string
+	// Image of the registry server. Default "registry:2.8.3".
+	Image string
+	// NodePort exposes the registry on every node. Default 31500.
+	NodePort int
+	// Size of the registry's volume. Default "2Gi".
+	Size string
+}
+
+// Image configures the Kafka image.
+type Image struct {
+	// Prebuilt is a ready image reference; when set nothing is built. Default "".
+	Prebuilt string
+	// Repository name inside the registry. Default "kafka-kraft".
+	Repository string
+	// KafkaVersion to install. Default "4.4.0".
+	KafkaVersion string
+	// BaseImage is the JRE base image build argument. Default DefaultBaseImage.
+	BaseImage string
+	// DistSource is where the Kafka distribution comes from: "apache" (download and verify the
+	// release from the Apache site; default) or "context" (docker/dist in the build context, for
+	// offline builds).
+	DistSource string
+	// Context is the docker build context directory. Default "./docker".
+	Context string
+}
+
+// Kcat configures the kcat client.
+type Kcat struct {
+	// Enabled deploys the kafka-cat Deployment. Default true.
+	Enabled bool
+	// Image with kcat installed. Default "edenhill/kcat:1.7.1".
+	Image string
+}
+
+// Defaults for every setting; the README configuration table lists the same values.
+const (
+	DefaultNamespace            = "kafka-kraft"
+	DefaultClusterDomain        = "cluster.local"
+	DefaultReplicas             = 3
+	DefaultExternalHost         = "127.0.0.1"
+	DefaultExternalNodePortBase = 31090
+	DefaultStorageSize          = "1Gi"
+	DefaultStorageHostPath      = "/mnt/kafka"
+	DefaultCPURequest           = "250m"
+	DefaultCPULimit             = "1"
+	DefaultMemoryRequest        = "1Gi"
+	DefaultMemoryLimit          = "1Gi"
+	DefaultHeapOpts             = "-Xms512m -Xmx512m"
+	DefaultRegistryImage        = "registry:2.8.3"
+	DefaultRegistryNodePort     = 31500
+	DefaultRegistrySize         = "2Gi"
+	DefaultImageRepository      = "kafka-kraft"
+	DefaultKafkaVersion         = "4.4.0"
+	DefaultBaseImage            = "eclipse-temurin:21.0.8_9-jre-noble"
+	DefaultDistSource           = DistSourceApache
+	DefaultImageContext         = "./docker"
+	DefaultKcatImage            = "edenhill/kcat:1.7.1"
+
+	DistSourceApache  = "apache"
+	DistSourceContext = "context"
+)
+
+// DefaultControllers is the voter count used when a stack does not set one: three voters tolerate
+// one failure, which is what the original three-node tutorial had; smaller clusters get one.
+func DefaultControllers(replicas int) int {
+	if replicas >= 3 {
+		return 3
+	}
+	return 1
+}
+
+// Defaults returns a Config with every default filled in for the given project and stack.
+func Defaults(project, stack string) Config {
+	return Config{
+		Project:              project,
+		Stack:                stack,
+		Namespace:            DefaultNamespace,
+		ClusterDomain:        DefaultClusterDomain,
+		Replicas:             DefaultReplicas,
+		Controllers:          DefaultControllers(DefaultReplicas),
+		ExternalHost:         DefaultExternalHost,
+		ExternalNodePortBase: DefaultExternalNodePortBase,
+		Storage: Storage{
+			Size:     DefaultStorageSize,
+			HostPath: DefaultStorageHostPath,
+		},
+		Resources: Resources{
+			CPURequest:    DefaultCPURequest,
+			CPULimit:      DefaultCPULimit,
+			MemoryRequest: DefaultMemoryRequest,
+			MemoryLimit:   DefaultMemoryLimit,
+			HeapOpts:      DefaultHeapOpts,
+		},
+		BrokerProperties: map[string]string{},
+		Registry: Registry{
+			Image:    DefaultRegistryImage,
+			NodePort: DefaultRegistryNodePort,
+			Size:     DefaultRegistrySize,
+		},
+		Image: Image{
+			Repository:   DefaultImageRepository,
+			KafkaVersion: DefaultKafkaVersion,
+			BaseImage:    DefaultBaseImage,
+			DistSource:   DefaultDistSource,
+			Context:      DefaultImageContext,
+		},
+		Kcat: Kcat{Enabled: true, Image: DefaultKcatImage},
+	}
+}

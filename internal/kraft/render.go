@@ -1,0 +1,150 @@
+package kraft
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+)
+
+// Rendered is the configuration the Kafka pods receive.
+type Rendered struct {
+	// ClusterID is the effective cluster id (KAFKA_CLUSTER_ID).
+	ClusterID string
+	// Files is the ConfigMap data mounted at ConfigMountPath: "server.properties" (shared by every
+	// node) and "node-<ordinal>.properties" (per node). The entrypoint concatenates the two.
+	Files map[string]string
+	// Hash identifies everything that shapes a running node's configuration. It is put on the pod
+	// template, so a change rolls the pods. It deliberately excludes the node files of ordinals that
+	// only scale-up adds: growing the cluster does not restart existing brokers unless a shared
+	// setting (such as a replication factor) changes with it.
+	Hash string
+}
+
+// SharedPropertiesFile and NodePropertiesFile name the ConfigMap keys.
+const SharedPropertiesFile = "server.properties"
+
+// NodePropertiesFile is the per-node file name for an ordinal.
+func NodePropertiesFile(ordinal int) string { return fmt.Sprintf("node-%d.properties", ordinal) }
+
+// ManagedKeys are the broker settings the program owns: they follow from the topology and must
+// agree across nodes and with the Services, so users cannot override them (as Strimzi refuses).
+var ManagedKeys = []string{
+	"advertised.listeners",
+	"broker.id",
+	"controller.listener.names",
+	"controller.quorum.bootstrap.servers",
+	"controller.quorum.voters",
+	"inter.broker.listener.name",
+	"listener.security.protocol.map",
+	"listeners",
+	"log.dir",
+	"log.dirs",
+	"metadata.log.dir",
+	"node.id",
+	"process.roles",
+}
+
+// SharedProperties returns the settings common to every node, before user properties.
+func SharedProperties(c Config) map[string]string {
+	rf := ReplicationFactor(c.Replicas)
+	isr := MinInsyncReplicas(c.Replicas)
+	return map[string]string{
+		"controller.listener.names":                "CONTROLLER",
+		"controller.quorum.voters":                 QuorumVoters(c),
+		"inter.broker.listener.name":               "INTERNAL",
+		"listener.security.protocol.map":           "CONTROLLER:PLAINTEXT,INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT",
+		"log.dirs":                                 DataMountPath,
+		"default.replication.factor":               itoa(rf),
+		"min.insync.replicas":                      itoa(isr),
+		"offsets.topic.replication.factor":         itoa(rf),
+		"transaction.state.log.replication.factor": itoa(rf),
+		"transaction.state.log.min.isr":            itoa(isr),
+		// Brokers come and go during rolling restarts; a short delay keeps consumer groups from
+		// waiting the default three seconds on every first join (the smoke test's consumer included).
+		"group.initial.rebalance.delay.ms": "0",
+	}
+}
+
+// NodeProperties returns the settings that differ per node.
+func NodeProperties(c Config, n Node) map[string]string {
+	listeners := fmt.Sprintf("INTERNAL://:%d,EXTERNAL://:%d", InternalPort, ExternalPort)
+	if n.Controller {
+		listeners = fmt.Sprintf("INTERNAL://:%d,CONTROLLER://:%d,EXTERNAL://:%d", InternalPort, ControllerPort, ExternalPort)
+	}
+	return map[string]string{
+		"node.id":       itoa(n.NodeID),
+		"process.roles": n.Roles(),
+		"listeners":     listeners,
+		"advertised.listeners": fmt.Sprintf("INTERNAL://%s:%d,EXTERNAL://%s:%d",
+			n.InternalHost, InternalPort, c.ExternalHost, n.ExternalNodePort),
+	}
+}
+
+// FormatProperties renders a properties map with sorted keys and a header comment. Values are
+// escaped the way java.util.Properties reads them back.
+func FormatProperties(header string, props map[string]string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(header, "\n") {
+		b.WriteString("# " + line + "\n")
+	}
+	for _, k := range sortedKeys(props) {
+		b.WriteString(escapeProperty(k, true) + "=" + escapeProperty(props[k], false) + "\n")
+	}
+	return b.String()
+}
+
+// escapeProperty escapes backslashes, line breaks and, in keys, the separators '=', ':' and spaces.
+func escapeProperty(s string, key bool) string {
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case key && (r == '=' || r == ':' || r == ' ' || r == '#' || r == '!'):
+			b.WriteRune('\\')
+			b.WriteRune(r)
+		case !key && i == 0 && r == ' ':
+			b.WriteString(`\ `)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// Render computes the ConfigMap data and its hash. The Config must have passed Validate.
+func Render(c Config) Rendered {
+	shared := SharedProperties(c)
+	for k, v := range c.BrokerProperties {
+		shared[k] = v
+	}
+	files := map[string]string{
+		SharedPropertiesFile: FormatProperties(
+			"Shared by every node of stack "+c.Stack+". Rendered by kafka-kraft; do not edit.", shared),
+	}
+	for _, n := range Nodes(c) {
+		files[NodePropertiesFile(n.Ordinal)] = FormatProperties(
+			fmt.Sprintf("Node %d (%s). Rendered by kafka-kraft; do not edit.", n.NodeID, n.Roles()),
+			NodeProperties(c, n))
+	}
+	return Rendered{ClusterID: EffectiveClusterID(c), Files: files, Hash: configHash(c, files)}
+}
+
+// configHash hashes the shared file, the cluster id and the inputs that shape every node file
+// (not the node files themselves, which a scale-up adds to).
+func configHash(c Config, files map[string]string) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "cluster.id=%s\n", EffectiveClusterID(c))
+	fmt.Fprintf(h, "heap=%s\n", c.Resources.HeapOpts)
+	fmt.Fprintf(h, "external=%s:%d\n", c.ExternalHost, c.ExternalNodePortBase)
+	fmt.Fprintf(h, "controllers=%d\n", c.Controllers)
+	h.Write([]byte(files[SharedPropertiesFile]))
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}

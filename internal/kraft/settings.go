@@ -1,0 +1,131 @@
+package kraft
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Lookup returns the raw value of a config key (without the project prefix) and whether it is set.
+// Pulumi's config.Get has this shape; tests pass a map.
+type Lookup func(key string) (string, bool)
+
+// Keys lists every config key kafka-kraft reads, in README order.
+var Keys = []string{
+	KeyReplicas, KeyControllers, KeyNamespace, KeyClusterDomain, KeyClusterID,
+	KeyExternalHost, KeyExternalNodePortBase,
+	KeyStorageSize, KeyStorageClass, KeyStorageHostPath,
+	KeyCPURequest, KeyCPULimit, KeyMemoryRequest, KeyMemoryLimit, KeyHeapOpts,
+	KeyBrokerProperties,
+	KeyRegistry, KeyRegistryImage, KeyRegistryNodePort, KeyRegistrySize,
+	KeyImage, KeyImageRepository, KeyKafkaVersion, KeyBaseImage, KeyDistSource, KeyImageContext,
+	KeyKcatEnabled, KeyKcatImage,
+}
+
+// FromSettings builds a Config from raw config values: Defaults, overridden by every key that is set.
+// It rejects values of the wrong type (naming the key and the expected type); ranges and
+// cross-field rules are Validate's job. Strict parsing matters: Pulumi's own GetInt turns "three"
+// into 0 without complaint.
+func FromSettings(project, stack string, get Lookup) (Config, error) {
+	c := Defaults(project, stack)
+	var errs []error
+	str := func(key string, dst *string) {
+		if v, ok := get(key); ok {
+			*dst = strings.TrimSpace(v)
+		}
+	}
+	integer := func(key string, dst *int) bool {
+		v, ok := get(key)
+		if !ok {
+			return false
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("config %q = %q: must be a whole number", key, v))
+			return false
+		}
+		*dst = n
+		return true
+	}
+	boolean := func(key string, dst *bool) {
+		if v, ok := get(key); ok {
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				errs = append(errs, fmt.Errorf("config %q = %q: must be true or false", key, v))
+				return
+			}
+			*dst = b
+		}
+	}
+
+	integer(KeyReplicas, &c.Replicas)
+	// controllers defaults from the replica count the stack chose, not from the default count.
+	if !integer(KeyControllers, &c.Controllers) {
+		c.Controllers = DefaultControllers(c.Replicas)
+	}
+	str(KeyNamespace, &c.Namespace)
+	str(KeyClusterDomain, &c.ClusterDomain)
+	str(KeyClusterID, &c.ClusterID)
+	str(KeyExternalHost, &c.ExternalHost)
+	integer(KeyExternalNodePortBase, &c.ExternalNodePortBase)
+	str(KeyStorageSize, &c.Storage.Size)
+	str(KeyStorageClass, &c.Storage.Class)
+	str(KeyStorageHostPath, &c.Storage.HostPath)
+	str(KeyCPURequest, &c.Resources.CPURequest)
+	str(KeyCPULimit, &c.Resources.CPULimit)
+	str(KeyMemoryRequest, &c.Resources.MemoryRequest)
+	str(KeyMemoryLimit, &c.Resources.MemoryLimit)
+	str(KeyHeapOpts, &c.Resources.HeapOpts)
+	if v, ok := get(KeyBrokerProperties); ok && strings.TrimSpace(v) != "" {
+		props, err := parseProperties(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("config %q: %w", KeyBrokerProperties, err))
+		}
+		c.BrokerProperties = props
+	}
+	str(KeyRegistry, &c.Registry.Existing)
+	str(KeyRegistryImage, &c.Registry.Image)
+	integer(KeyRegistryNodePort, &c.Registry.NodePort)
+	str(KeyRegistrySize, &c.Registry.Size)
+	str(KeyImage, &c.Image.Prebuilt)
+	str(KeyImageRepository, &c.Image.Repository)
+	str(KeyKafkaVersion, &c.Image.KafkaVersion)
+	str(KeyBaseImage, &c.Image.BaseImage)
+	str(KeyDistSource, &c.Image.DistSource)
+	str(KeyImageContext, &c.Image.Context)
+	boolean(KeyKcatEnabled, &c.Kcat.Enabled)
+	str(KeyKcatImage, &c.Kcat.Image)
+	return c, errors.Join(errs...)
+}
+
+// parseProperties reads the brokerProperties object. Pulumi stores structured config as JSON;
+// `pulumi config set --path 'brokerProperties["log.retention.hours"]' 24` yields a number, so
+// scalars of any JSON type are accepted and written as Kafka expects them.
+func parseProperties(raw string) (map[string]string, error) {
+	var m map[string]any
+	if err := json.Unmarshal([]byte(raw), &m); err != nil {
+		return map[string]string{}, fmt.Errorf("must be an object of Kafka settings, e.g. pulumi config set --path 'brokerProperties[\"log.retention.hours\"]' 24: %v", err)
+	}
+	out := map[string]string{}
+	var bad []string
+	for k, v := range m {
+		switch t := v.(type) {
+		case string:
+			out[k] = t
+		case bool:
+			out[k] = strconv.FormatBool(t)
+		case float64:
+			out[k] = strconv.FormatFloat(t, 'f', -1, 64)
+		default:
+			bad = append(bad, k)
+		}
+	}
+	if len(bad) > 0 {
+		sort.Strings(bad)
+		return out, fmt.Errorf("values must be strings, numbers or booleans; not for %s", strings.Join(bad, ", "))
+	}
+	return out, nil
+}

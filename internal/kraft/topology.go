@@ -1,0 +1,172 @@
+package kraft
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Node is one Kafka node of the StatefulSet, fully determined by its ordinal and the Config.
+type Node struct {
+	// Ordinal is the StatefulSet ordinal; NodeID equals it, so ids are stable across restarts and
+	// scale-up adds ids without renumbering anyone.
+	Ordinal int
+	NodeID  int
+	// Controller is true for the first Controllers ordinals: they vote in the KRaft quorum.
+	Controller bool
+	// PodName and InternalHost are the pod's name and its stable DNS name via the headless Service.
+	PodName      string
+	InternalHost string
+	// ExternalNodePort is the NodePort of this broker's external Service.
+	ExternalNodePort int
+}
+
+// Roles is the process.roles value of the node.
+func (n Node) Roles() string {
+	if n.Controller {
+		return "broker,controller"
+	}
+	return "broker"
+}
+
+// PodName is the StatefulSet pod name for an ordinal.
+func PodName(ordinal int) string { return fmt.Sprintf("%s-%d", StatefulSetName, ordinal) }
+
+// PodHost is the fully qualified DNS name of a pod behind the headless Service.
+func PodHost(ordinal int, namespace, domain string) string {
+	return fmt.Sprintf("%s.%s.%s.svc.%s", PodName(ordinal), HeadlessServiceName, namespace, domain)
+}
+
+// Nodes lists every node of the cluster in ordinal order.
+func Nodes(c Config) []Node {
+	nodes := make([]Node, c.Replicas)
+	for i := range nodes {
+		nodes[i] = Node{
+			Ordinal:          i,
+			NodeID:           i,
+			Controller:       i < c.Controllers,
+			PodName:          PodName(i),
+			InternalHost:     PodHost(i, c.Namespace, c.ClusterDomain),
+			ExternalNodePort: c.ExternalNodePortBase + i,
+		}
+	}
+	return nodes
+}
+
+// QuorumVoters renders controller.quorum.voters: "id@host:port" for every controller, sorted by id
+// so the value never changes between runs (Strimzi sorts "to avoid random changes" too).
+func QuorumVoters(c Config) string {
+	var voters []string
+	for _, n := range Nodes(c) {
+		if n.Controller {
+			voters = append(voters, fmt.Sprintf("%d@%s:%d", n.NodeID, n.InternalHost, ControllerPort))
+		}
+	}
+	return strings.Join(voters, ",")
+}
+
+// BootstrapServers is the in-cluster bootstrap address: the headless Service resolves to every pod.
+func BootstrapServers(c Config) string {
+	return fmt.Sprintf("%s.%s.svc.%s:%d", HeadlessServiceName, c.Namespace, c.ClusterDomain, InternalPort)
+}
+
+// ExternalBootstrapServers lists every broker's external address, comma separated, in ordinal order.
+func ExternalBootstrapServers(c Config) string {
+	addrs := make([]string, 0, c.Replicas)
+	for _, n := range Nodes(c) {
+		addrs = append(addrs, fmt.Sprintf("%s:%d", c.ExternalHost, n.ExternalNodePort))
+	}
+	return strings.Join(addrs, ",")
+}
+
+// ReplicationFactor fits the internal topics' replication factor to the broker count: three copies
+// where possible, fewer on smaller clusters (a one-broker stack cannot host RF 3 and Kafka would
+// refuse to create __consumer_offsets).
+func ReplicationFactor(replicas int) int { return min(3, replicas) }
+
+// MinInsyncReplicas keeps acks=all writes available with one replica down: RF-1, at least 1.
+func MinInsyncReplicas(replicas int) int { return max(1, ReplicationFactor(replicas)-1) }
+
+// DeriveClusterID returns a stable Kafka cluster id for a stack: the first 16 bytes of
+// SHA-256(project/stack/namespace), URL-safe base64 without padding (22 characters, the format of
+// `kafka-storage random-uuid`). The top bit is cleared so the id never starts with '-' (Kafka's
+// Uuid.randomUuid avoids that too, because command lines would read it as a flag).
+func DeriveClusterID(project, stack, namespace string) string {
+	sum := sha256.Sum256([]byte(project + "/" + stack + "/" + namespace))
+	id := sum[:16]
+	id[0] &= 0x7f
+	return base64.RawURLEncoding.EncodeToString(id)
+}
+
+// EffectiveClusterID is the configured cluster id, or the derived one when none is configured.
+func EffectiveClusterID(c Config) string {
+	if c.ClusterID != "" {
+		return c.ClusterID
+	}
+	return DeriveClusterID(c.Project, c.Stack, c.Namespace)
+}
+
+// Labels are the labels on every object of the stack. SelectorLabels is the minimal, stable subset
+// used in selectors: a StatefulSet's selector is immutable, so nothing that can change (versions,
+// images) may appear in it.
+func SelectorLabels(c Config, component string) map[string]string {
+	return map[string]string{
+		"app.kubernetes.io/name":      component,
+		"app.kubernetes.io/instance":  c.Stack,
+		"app.kubernetes.io/part-of":   "kafka-kraft",
+	}
+}
+
+// Labels adds descriptive labels to SelectorLabels.
+func Labels(c Config, component string) map[string]string {
+	l := SelectorLabels(c, component)
+	l["app.kubernetes.io/managed-by"] = "pulumi"
+	if component == StatefulSetName {
+		l["app.kubernetes.io/version"] = c.Image.KafkaVersion
+	}
+	return l
+}
+
+// HostPathDir is the hostPath directory backing one volume: <root>/<stack>/<name>.
+func HostPathDir(c Config, name string) string {
+	return strings.TrimRight(c.Storage.HostPath, "/") + "/" + c.Stack + "/" + name
+}
+
+// PersistentVolumeName names a cluster-scoped hostPath PersistentVolume so that stacks and
+// namespaces never collide: kafka-kraft-<stack>-<namespace>-<claim>.
+func PersistentVolumeName(c Config, claim string) string {
+	return fmt.Sprintf("kafka-kraft-%s-%s-%s", c.Stack, c.Namespace, claim)
+}
+
+// DataClaim is the PVC name the StatefulSet uses for an ordinal.
+func DataClaim(ordinal int) string { return DataClaimName + "-" + PodName(ordinal) }
+
+// sortedKeys returns the keys of m in lexical order.
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+// RegistryAddress is the registry that images are pushed to and pulled from: the existing one, or
+// the in-cluster registry's NodePort on localhost (every node answers it, and containerd pulls from
+// localhost over plain HTTP without extra configuration).
+func RegistryAddress(c Config) string {
+	if c.Registry.Existing != "" {
+		return c.Registry.Existing
+	}
+	return fmt.Sprintf("localhost:%d", c.Registry.NodePort)
+}
+
+// ImageName is the tag the KafkaImage component builds and pushes.
+func ImageName(c Config) string {
+	return fmt.Sprintf("%s/%s:%s", RegistryAddress(c), c.Image.Repository, c.Image.KafkaVersion)
+}

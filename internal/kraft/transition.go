@@ -1,0 +1,75 @@
+package kraft
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Deployed is what a stack recorded about the running cluster in its previous update (its stack
+// outputs). The zero value means nothing is deployed yet.
+type Deployed struct {
+	Replicas     int
+	Controllers  int
+	ClusterID    string
+	Namespace    string
+	StorageClass string
+	StorageSize  string
+	HostPath     string
+}
+
+// DeployedOf returns what a Config records once deployed.
+func DeployedOf(c Config) Deployed {
+	return Deployed{
+		Replicas:     c.Replicas,
+		Controllers:  c.Controllers,
+		ClusterID:    EffectiveClusterID(c),
+		Namespace:    c.Namespace,
+		StorageClass: c.Storage.Class,
+		StorageSize:  c.Storage.Size,
+		HostPath:     c.Storage.HostPath,
+	}
+}
+
+// CheckTransition refuses changes that a running cluster cannot take safely. Growing the broker
+// count is safe (new ordinals join as brokers; the quorum is untouched). These are not:
+//   - changing controllers: the static voter set is written into every node's metadata; a new
+//     voter set needs KIP-853 reconfiguration, which kafka-kraft does not automate;
+//   - removing brokers: their partitions would go offline unless reassigned first;
+//   - changing the cluster id: existing data belongs to the old id and nodes refuse to start;
+//   - moving the namespace or the storage (class, size, host path): the StatefulSet's claim
+//     templates are immutable and the data would be left behind.
+func CheckTransition(prev Deployed, next Config) error {
+	if prev == (Deployed{}) {
+		return nil
+	}
+	var errs []error
+	refuse := func(key string, from, to any, why string) {
+		errs = append(errs, fmt.Errorf("config %q cannot change from %v to %v on a deployed cluster: %s", key, from, to, why))
+	}
+	if prev.Controllers != 0 && prev.Controllers != next.Controllers {
+		refuse(KeyControllers, prev.Controllers, next.Controllers,
+			"the KRaft voter set is fixed when storage is formatted; to change it, deploy a new stack and migrate, or set it back")
+	}
+	if prev.Replicas != 0 && next.Replicas < prev.Replicas {
+		refuse(KeyReplicas, prev.Replicas, next.Replicas,
+			"removing brokers would take their partitions offline; reassign partitions away from the highest ordinals first, then `pulumi destroy` and redeploy, or set it back (growing is allowed)")
+	}
+	if prev.ClusterID != "" && prev.ClusterID != EffectiveClusterID(next) {
+		refuse(KeyClusterID, prev.ClusterID, EffectiveClusterID(next),
+			"existing data belongs to the old cluster id and nodes would refuse to start")
+	}
+	if prev.Namespace != "" && prev.Namespace != next.Namespace {
+		refuse(KeyNamespace, prev.Namespace, next.Namespace, "the data would be left behind in the old namespace")
+	}
+	if prev.StorageClass != next.Storage.Class {
+		refuse(KeyStorageClass, fmt.Sprintf("%q", prev.StorageClass), fmt.Sprintf("%q", next.Storage.Class),
+			"existing volumes would be abandoned and the StatefulSet's claim templates are immutable")
+	}
+	if prev.StorageSize != "" && prev.StorageSize != next.Storage.Size {
+		refuse(KeyStorageSize, prev.StorageSize, next.Storage.Size, "the StatefulSet's claim templates are immutable")
+	}
+	if next.Storage.Class == "" && prev.HostPath != "" && prev.HostPath != next.Storage.HostPath {
+		refuse(KeyStorageHostPath, prev.HostPath, next.Storage.HostPath, "the data lives in the old directory")
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,238 @@
+package kraft
+
+import (
+	_ "embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// Config keys as users type them after `pulumi config set` (without the project prefix). Errors name
+// these, so a user can fix the setting without reading code.
+const (
+	KeyReplicas             = "replicas"
+	KeyControllers          = "controllers"
+	KeyNamespace            = "namespace"
+	KeyClusterDomain        = "clusterDomain"
+	KeyClusterID            = "clusterId"
+	KeyExternalHost         = "externalHost"
+	KeyExternalNodePortBase = "externalNodePortBase"
+	KeyStorageSize          = "storageSize"
+	KeyStorageClass         = "storageClass"
+	KeyStorageHostPath      = "storageHostPath"
+	KeyCPURequest           = "cpuRequest"
+	KeyCPULimit             = "cpuLimit"
+	KeyMemoryRequest        = "memoryRequest"
+	KeyMemoryLimit          = "memoryLimit"
+	KeyHeapOpts             = "heapOpts"
+	KeyBrokerProperties     = "brokerProperties"
+	KeyRegistry             = "registry"
+	KeyRegistryImage        = "registryImage"
+	KeyRegistryNodePort     = "registryNodePort"
+	KeyRegistrySize         = "registrySize"
+	KeyImage                = "image"
+	KeyImageRepository      = "imageRepository"
+	KeyKafkaVersion         = "kafkaVersion"
+	KeyBaseImage            = "baseImage"
+	KeyDistSource           = "kafkaDistSource"
+	KeyImageContext         = "imageContext"
+	KeyKcatEnabled          = "kcat"
+	KeyKcatImage            = "kcatImage"
+)
+
+// brokerKeysFile lists every broker configuration key of the pinned Kafka version, one per line,
+// generated from the Kafka jars by scripts/gen-broker-keys.sh.
+//
+//go:embed broker_keys.txt
+var brokerKeysFile string
+
+var brokerKeys = func() map[string]bool {
+	m := map[string]bool{}
+	for _, l := range strings.Split(brokerKeysFile, "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			m[l] = true
+		}
+	}
+	return m
+}()
+
+// brokerKeyPrefixes are families of valid keys that Kafka accepts beyond its fixed list: per-listener
+// overrides (listener.name.<listener>.<key>) and config providers (config.providers.<name>.*).
+var brokerKeyPrefixes = []string{"listener.name.", "config.providers."}
+
+var (
+	dns1123Label = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	dnsName      = regexp.MustCompile(`^([a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?)*$`)
+	// quantity accepts the Kubernetes resource quantity forms people write: 500m, 1, 1.5, 512Mi, 10G.
+	quantity = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$`)
+	// byteQuantity is a quantity of bytes: no milli suffix, no fraction.
+	byteQuantity = regexp.MustCompile(`^[1-9][0-9]*(k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$`)
+	// imageRef is a pragmatic docker reference check: [registry/]path[:tag][@sha256:hex].
+	imageRef = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._:/-]*(:[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127})?(@sha256:[a-f0-9]{64})?$`)
+	version  = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`)
+	repoName = regexp.MustCompile(`^[a-z0-9]+([._/-][a-z0-9]+)*$`)
+)
+
+// Validate checks every setting and returns one error listing all problems, each naming the config
+// key, the offending value and what is allowed. It runs before any resource is created.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key string, value any, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("config %q = %v: %s", key, quoteIfString(value), fmt.Sprintf(format, args...)))
+	}
+
+	if c.Replicas < 1 {
+		bad(KeyReplicas, c.Replicas, "must be at least 1")
+	}
+	if c.Controllers < 1 || c.Controllers%2 == 0 {
+		bad(KeyControllers, c.Controllers, "must be an odd number (1, 3 or 5): an even quorum tolerates no more failures than the odd number below it")
+	} else if c.Replicas >= 1 && c.Controllers > c.Replicas {
+		bad(KeyControllers, c.Controllers, "must not exceed %s (%d): controllers are the first ordinals of the StatefulSet", KeyReplicas, c.Replicas)
+	}
+	if !dns1123Label.MatchString(c.Namespace) || len(c.Namespace) > 63 {
+		bad(KeyNamespace, c.Namespace, "must be a DNS-1123 label: lower-case letters, digits and '-', at most 63 characters")
+	}
+	if !dnsName.MatchString(c.ClusterDomain) {
+		bad(KeyClusterDomain, c.ClusterDomain, "must be a DNS name such as cluster.local")
+	}
+	if c.ClusterID != "" {
+		if b, err := base64.RawURLEncoding.DecodeString(c.ClusterID); err != nil || len(b) != 16 || len(c.ClusterID) != 22 {
+			bad(KeyClusterID, c.ClusterID, "must be 22 characters of URL-safe base64 encoding 16 bytes (as printed by `kafka-storage random-uuid`), or unset to derive one from the stack")
+		} else if strings.HasPrefix(c.ClusterID, "-") {
+			bad(KeyClusterID, c.ClusterID, "must not start with '-'")
+		}
+	}
+	if net.ParseIP(c.ExternalHost) == nil && !dnsName.MatchString(c.ExternalHost) {
+		bad(KeyExternalHost, c.ExternalHost, "must be a host name or IP address that clients outside the cluster can reach the nodes on")
+	}
+
+	// Node ports: the external range and the registry's must fit the API server's range and not overlap.
+	extLast := c.ExternalNodePortBase + max(c.Replicas, 1) - 1
+	if c.ExternalNodePortBase < MinNodePort || extLast > MaxNodePort {
+		bad(KeyExternalNodePortBase, c.ExternalNodePortBase, "brokers use ports %d-%d, which must lie within %d-%d",
+			c.ExternalNodePortBase, extLast, MinNodePort, MaxNodePort)
+	}
+	if c.Registry.Existing == "" {
+		if c.Registry.NodePort < MinNodePort || c.Registry.NodePort > MaxNodePort {
+			bad(KeyRegistryNodePort, c.Registry.NodePort, "must be within %d-%d", MinNodePort, MaxNodePort)
+		} else if c.Registry.NodePort >= c.ExternalNodePortBase && c.Registry.NodePort <= extLast {
+			bad(KeyRegistryNodePort, c.Registry.NodePort, "collides with the broker node ports %d-%d (%s)",
+				c.ExternalNodePortBase, extLast, KeyExternalNodePortBase)
+		}
+		if !imageRef.MatchString(c.Registry.Image) {
+			bad(KeyRegistryImage, c.Registry.Image, "must be an image reference such as registry:2.8.3")
+		}
+		if !byteQuantity.MatchString(c.Registry.Size) {
+			bad(KeyRegistrySize, c.Registry.Size, "must be a positive Kubernetes byte quantity such as 2Gi or 500Mi")
+		}
+	} else if !validHostPort(c.Registry.Existing) {
+		bad(KeyRegistry, c.Registry.Existing, "must be host or host:port of an existing registry, such as registry.example.com:5000")
+	}
+
+	if !byteQuantity.MatchString(c.Storage.Size) {
+		bad(KeyStorageSize, c.Storage.Size, "must be a positive Kubernetes byte quantity such as 1Gi or 500Mi")
+	}
+	if c.Storage.Class != "" && !dnsName.MatchString(c.Storage.Class) {
+		bad(KeyStorageClass, c.Storage.Class, "must be the name of a StorageClass, or unset for hostPath volumes")
+	}
+	if c.Storage.Class == "" && (!path.IsAbs(c.Storage.HostPath) || path.Clean(c.Storage.HostPath) == "/") {
+		bad(KeyStorageHostPath, c.Storage.HostPath, "must be an absolute directory other than /, such as /mnt/kafka")
+	}
+
+	for _, q := range []struct {
+		key, value string
+		bytes      bool
+	}{
+		{KeyCPURequest, c.Resources.CPURequest, false},
+		{KeyCPULimit, c.Resources.CPULimit, false},
+		{KeyMemoryRequest, c.Resources.MemoryRequest, true},
+		{KeyMemoryLimit, c.Resources.MemoryLimit, true},
+	} {
+		if q.bytes && !byteQuantity.MatchString(q.value) {
+			bad(q.key, q.value, "must be a positive Kubernetes byte quantity such as 1Gi or 768Mi")
+		} else if !q.bytes && !quantity.MatchString(q.value) {
+			bad(q.key, q.value, "must be a Kubernetes CPU quantity such as 250m or 1")
+		}
+	}
+	if strings.ContainsAny(c.Resources.HeapOpts, "\n\r") || !strings.Contains(c.Resources.HeapOpts, "-Xmx") {
+		bad(KeyHeapOpts, c.Resources.HeapOpts, "must be JVM options on one line including -Xmx, such as \"-Xms512m -Xmx512m\"")
+	}
+
+	for _, k := range sortedKeys(c.BrokerProperties) {
+		switch {
+		case slices.Contains(ManagedKeys, k) || strings.HasPrefix(k, "controller.quorum."):
+			bad(KeyBrokerProperties+"."+k, c.BrokerProperties[k], "%q is managed by kafka-kraft and cannot be overridden (managed keys: %s)",
+				k, strings.Join(ManagedKeys, ", "))
+		case !KnownBrokerKey(k):
+			bad(KeyBrokerProperties+"."+k, c.BrokerProperties[k], "%q is not a Kafka %s broker setting (see https://kafka.apache.org/documentation/#brokerconfigs)",
+				k, c.Image.KafkaVersion)
+		case strings.ContainsAny(c.BrokerProperties[k], "\n\r"):
+			bad(KeyBrokerProperties+"."+k, c.BrokerProperties[k], "must be a single line")
+		}
+	}
+
+	if c.Image.Prebuilt != "" {
+		if !imageRef.MatchString(c.Image.Prebuilt) {
+			bad(KeyImage, c.Image.Prebuilt, "must be an image reference such as registry.example.com/kafka-kraft:4.4.0 or name@sha256:<digest>")
+		}
+	} else {
+		if !version.MatchString(c.Image.KafkaVersion) || !strings.HasPrefix(c.Image.KafkaVersion, "4.") {
+			bad(KeyKafkaVersion, c.Image.KafkaVersion, "must be a Kafka 4.x release such as %s (KRaft only; Kafka 4 has no ZooKeeper mode)", DefaultKafkaVersion)
+		}
+		if !imageRef.MatchString(c.Image.BaseImage) {
+			bad(KeyBaseImage, c.Image.BaseImage, "must be an image reference of a Java 17+ runtime, such as %s", DefaultBaseImage)
+		}
+		if c.Image.DistSource != DistSourceApache && c.Image.DistSource != DistSourceContext {
+			bad(KeyDistSource, c.Image.DistSource, "must be %q (download from the Apache site) or %q (docker/dist in the build context)", DistSourceApache, DistSourceContext)
+		}
+		if !repoName.MatchString(c.Image.Repository) {
+			bad(KeyImageRepository, c.Image.Repository, "must be a lower-case repository name such as kafka-kraft")
+		}
+		if c.Image.Context == "" {
+			bad(KeyImageContext, c.Image.Context, "must be the docker build context directory, such as ./docker")
+		}
+	}
+	if c.Kcat.Enabled && !imageRef.MatchString(c.Kcat.Image) {
+		bad(KeyKcatImage, c.Kcat.Image, "must be an image reference such as %s", DefaultKcatImage)
+	}
+	return errors.Join(errs...)
+}
+
+// KnownBrokerKey reports whether k is a broker setting of the pinned Kafka version.
+func KnownBrokerKey(k string) bool {
+	if brokerKeys[k] {
+		return true
+	}
+	for _, p := range brokerKeyPrefixes {
+		if strings.HasPrefix(k, p) && len(k) > len(p) {
+			return true
+		}
+	}
+	return false
+}
+
+func validHostPort(s string) bool {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		host, port = s, ""
+	}
+	if port != "" {
+		var p int
+		if _, err := fmt.Sscanf(port, "%d", &p); err != nil || p < 1 || p > 65535 || fmt.Sprint(p) != port {
+			return false
+		}
+	}
+	return host != "" && (net.ParseIP(host) != nil || dnsName.MatchString(host))
+}
+
+func quoteIfString(v any) any {
+	if s, ok := v.(string); ok {
+		return fmt.Sprintf("%q", s)
+	}
+	return v
+}

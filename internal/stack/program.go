@@ -1,0 +1,198 @@
+// Package stack is the kafka-kraft program: it reads the stack's configuration, refuses bad or unsafe
+// settings before creating anything, composes the four components and exports the outputs.
+// main.go runs it with pulumi.Run; the tests and the Automation API run the same function.
+package stack
+
+import (
+	"fmt"
+
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+
+	"github.com/kafka-kraft/kafka-kraft/components/kafkaimage"
+	"github.com/kafka-kraft/kafka-kraft/components/kcatclient"
+	"github.com/kafka-kraft/kafka-kraft/components/kraftcluster"
+	"github.com/kafka-kraft/kafka-kraft/components/registry"
+	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
+)
+
+// Output names, shared with the smoke test and the end-to-end tests.
+const (
+	OutputBootstrapServers         = "bootstrapServers"
+	OutputExternalBootstrapServers = "externalBootstrapServers"
+	OutputRegistry                 = "registry"
+	OutputImage                    = "image"
+	OutputNamespace                = "namespace"
+	OutputClusterID                = "clusterId"
+	OutputKcatCommand              = "kcatCommand"
+	// OutputDeployed records the settings a running cluster cannot change safely; the next update
+	// reads it back to refuse such changes (see kraft.CheckTransition).
+	OutputDeployed = "deployed"
+)
+
+// LoadConfig reads and validates the stack configuration.
+func LoadConfig(ctx *pulumi.Context) (kraft.Config, error) {
+	cfg := config.New(ctx, "")
+	c, err := kraft.FromSettings(ctx.Project(), ctx.Stack(), func(key string) (string, bool) {
+		v, err := cfg.Try(key)
+		return v, err == nil
+	})
+	if err != nil {
+		return c, err
+	}
+	return c, c.Validate()
+}
+
+// Outputs are the stack outputs Deploy produces, before they are exported.
+type Outputs struct {
+	Config                   kraft.Config
+	BootstrapServers         pulumi.StringOutput
+	ExternalBootstrapServers pulumi.StringOutput
+	Registry                 pulumi.StringOutput
+	Image                    pulumi.StringOutput
+	Namespace                pulumi.StringOutput
+	ClusterID                pulumi.StringOutput
+	KcatCommand              pulumi.StringOutput
+}
+
+// Program is the Pulumi program: Deploy, then export the outputs.
+func Program(ctx *pulumi.Context) error {
+	out, err := Deploy(ctx)
+	if err != nil {
+		return err
+	}
+	d := kraft.DeployedOf(out.Config)
+	ctx.Export(OutputBootstrapServers, out.BootstrapServers)
+	ctx.Export(OutputExternalBootstrapServers, out.ExternalBootstrapServers)
+	ctx.Export(OutputRegistry, out.Registry)
+	ctx.Export(OutputImage, out.Image)
+	ctx.Export(OutputNamespace, out.Namespace)
+	ctx.Export(OutputClusterID, out.ClusterID)
+	ctx.Export(OutputKcatCommand, out.KcatCommand)
+	ctx.Export(OutputDeployed, pulumi.Map{
+		"replicas":     pulumi.Int(d.Replicas),
+		"controllers":  pulumi.Int(d.Controllers),
+		"clusterId":    pulumi.String(d.ClusterID),
+		"namespace":    pulumi.String(d.Namespace),
+		"storageClass": pulumi.String(d.StorageClass),
+		"storageSize":  pulumi.String(d.StorageSize),
+		"hostPath":     pulumi.String(d.HostPath),
+	})
+	return nil
+}
+
+// Deploy validates the configuration, checks it against the running deployment and creates the
+// resources.
+func Deploy(ctx *pulumi.Context) (*Outputs, error) {
+	c, err := LoadConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("invalid configuration (nothing was changed):\n%w", err)
+	}
+	prev, err := previousDeployment(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := kraft.CheckTransition(prev, c); err != nil {
+		return nil, fmt.Errorf("unsafe change refused (nothing was changed):\n%w", err)
+	}
+
+	ns, err := corev1.NewNamespace(ctx, c.Namespace, &corev1.NamespaceArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Name:   pulumi.String(c.Namespace),
+			Labels: pulumi.ToStringMap(kraft.Labels(c, "kafka-kraft")),
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("namespace %q: %w", c.Namespace, err)
+	}
+	namespace := ns.Metadata.Name().Elem()
+
+	// The registry address is an output of the Registry component when one is deployed, so the
+	// image push waits until the registry answers.
+	registryAddr := pulumi.String(kraft.RegistryAddress(c)).ToStringOutput()
+	var imageDeps []pulumi.Resource
+	if c.Registry.Existing == "" {
+		reg, err := registry.New(ctx, "registry", &registry.Args{Config: c, Namespace: namespace})
+		if err != nil {
+			return nil, err
+		}
+		registryAddr = reg.Address
+		imageDeps = append(imageDeps, reg)
+	}
+
+	image := pulumi.String(c.Image.Prebuilt).ToStringOutput()
+	if c.Image.Prebuilt == "" {
+		img, err := kafkaimage.New(ctx, "kafka-image", &kafkaimage.Args{Config: c, Registry: registryAddr},
+			pulumi.DependsOn(imageDeps))
+		if err != nil {
+			return nil, err
+		}
+		image = img.Ref
+	}
+
+	cluster, err := kraftcluster.New(ctx, "kafka", &kraftcluster.Args{Config: c, Namespace: namespace, Image: image})
+	if err != nil {
+		return nil, err
+	}
+
+	kcatCommand := pulumi.Sprintf("kcat -L -b %s", cluster.ExternalBootstrapServers)
+	if c.Kcat.Enabled {
+		kcat, err := kcatclient.New(ctx, "kcat", &kcatclient.Args{Config: c, Namespace: namespace})
+		if err != nil {
+			return nil, err
+		}
+		kcatCommand = kcat.ExecCommand
+	}
+
+	return &Outputs{
+		Config:                   c,
+		BootstrapServers:         cluster.BootstrapServers,
+		ExternalBootstrapServers: cluster.ExternalBootstrapServers,
+		Registry:                 registryAddr,
+		Image:                    image,
+		Namespace:                namespace,
+		ClusterID:                cluster.ClusterID,
+		KcatCommand:              kcatCommand,
+	}, nil
+}
+
+// previousDeployment reads this stack's own outputs from its last update through a stack reference
+// to itself: a Pulumi program has no other view of what is running, and the checks must happen
+// before any resource is registered. A stack that was never deployed has no outputs.
+func previousDeployment(ctx *pulumi.Context) (kraft.Deployed, error) {
+	self := fmt.Sprintf("%s/%s/%s", ctx.Organization(), ctx.Project(), ctx.Stack())
+	ref, err := pulumi.NewStackReference(ctx, "previous-deployment", &pulumi.StackReferenceArgs{Name: pulumi.String(self)})
+	if err != nil {
+		return kraft.Deployed{}, fmt.Errorf("reading the previous deployment of %s: %w", self, err)
+	}
+	details, err := ref.GetOutputDetails(OutputDeployed)
+	if err != nil {
+		return kraft.Deployed{}, fmt.Errorf("reading the previous deployment of %s: %w", self, err)
+	}
+	m, _ := details.Value.(map[string]any)
+	return deployedFromMap(m), nil
+}
+
+// deployedFromMap decodes the OutputDeployed map; missing keys stay zero (nothing to compare).
+func deployedFromMap(m map[string]any) kraft.Deployed {
+	str := func(k string) string { s, _ := m[k].(string); return s }
+	num := func(k string) int {
+		switch v := m[k].(type) {
+		case float64:
+			return int(v)
+		case int:
+			return v
+		}
+		return 0
+	}
+	if m == nil {
+		return kraft.Deployed{}
+	}
+	return kraft.Deployed{
+		Replicas: num("replicas"), Controllers: num("controllers"), ClusterID: str("clusterId"),
+		Namespace: str("namespace"), StorageClass: str("storageClass"), StorageSize: str("storageSize"),
+		HostPath: str("hostPath"),
+	}
+}
