@@ -58,7 +58,7 @@ else
   docker import \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'ENV LANG=C.UTF-8' \
-    --change "LABEL org.opencontainers.image.title=debian-bookworm-minbase org.opencontainers.image.created=$snap" \
+    --change "LABEL kafka-kraft.rootfs=debian-bookworm-minbase kafka-kraft.rootfs-date=$snap" \
     --change 'CMD ["/bin/bash"]' \
     "$TARBALL" "$DEBIAN_IMAGE" >/dev/null
 fi

@@ -5,7 +5,7 @@
 #   registry  docker/registry/Dockerfile  BASE_IMAGE=local Debian
 # after making a docker engine answer, the local base images and the Kafka libs (each step is cached,
 # so an unchanged rerun takes seconds). Progress goes to stderr; stdout ends with lines to eval:
-#   KAFKA_IMAGE=... KCAT_IMAGE=... REGISTRY_IMAGE=... (and *_IMAGE_ID=sha256:...)
+#   KAFKA_IMAGE=... KCAT_IMAGE=... REGISTRY_IMAGE=... (and the build arguments used, *_IMAGE_ID=sha256:...)
 #   eval "$(scripts/build-images.sh)"
 # Env: KAFKA_VERSION (4.4.0), SCALA_VERSION (2.13), KAFKA_IMAGE, KCAT_IMAGE, REGISTRY_IMAGE (tags),
 #      DOCKER_BUILD_ARGS (extra `docker build` flags, e.g. --no-cache).
@@ -24,10 +24,10 @@ step() { echo "==> [$1/6] $2 (+$(($(date +%s) - START))s)" >&2; }
 value() { sed -n "s/^$1=//p" <<<"$2" | tail -n 1; }
 build() { # build TAG CONTEXT DOCKERFILE [ARGS...]
   local tag=$1 ctx=$2 file=$3; shift 3
-  # shellcheck disable=SC2086 # DOCKER_BUILD_ARGS holds several flags
   # The filter drops the legacy builder's deprecation notice; pipefail keeps docker's exit status.
+  # shellcheck disable=SC2086 # DOCKER_BUILD_ARGS holds several flags
   docker build ${DOCKER_BUILD_ARGS:-} -t "$tag" -f "$file" "$@" "$ctx" 2>&1 \
-    | { grep -v -e '^DEPRECATED: The legacy builder' -e 'BuildKit is currently disabled' \
+    | { grep --line-buffered -v -e '^DEPRECATED: The legacy builder' -e 'BuildKit is currently disabled' \
           -e 'Install the buildx component' -e 'docs.docker.com/go/buildx' || true; } >&2
 }
 
@@ -53,6 +53,10 @@ image_id() { docker image inspect -f '{{.Id}}' "$1"; }
 echo "KAFKA_IMAGE=$KAFKA_IMAGE"
 echo "KCAT_IMAGE=$KCAT_IMAGE"
 echo "REGISTRY_IMAGE=$REGISTRY_IMAGE"
+# The Kafka image's build arguments, for tools that rebuild it from docker/ the same way.
+echo "KAFKA_BASE_IMAGE=$JRE_IMAGE"
+echo "KAFKA_DIST_SOURCE=context"
+echo "KCAT_BASE_IMAGE=$DEBIAN_IMAGE"
 echo "KAFKA_IMAGE_ID=$(image_id "$KAFKA_IMAGE")"
 echo "KCAT_IMAGE_ID=$(image_id "$KCAT_IMAGE")"
 echo "REGISTRY_IMAGE_ID=$(image_id "$REGISTRY_IMAGE")"

@@ -7,4 +7,6 @@
 // KAFKA_IMAGE when it names an image that exists:
 //
 //	go test -tags image -count=1 -timeout 30m -v ./tests/image/
+//
+// -v shows the TIMING lines; IMAGE_TEST_LOG_DIR=DIR keeps every container's log.
 package image

@@ -24,9 +24,11 @@ import (
 const testLabel = "kafka-kraft.test=image"
 
 // docker runs the docker CLI and returns its trimmed stdout; stderr is part of the error.
+// DOCKER_BUILDKIT=0: the docker CLI on our machines has no buildx plugin, so builds use the legacy builder.
 func docker(ctx context.Context, args ...string) (string, error) {
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, "docker", args...)
+	cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0", "DOCKER_CLI_HINTS=false")
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		return stdout.String(), fmt.Errorf("docker %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
@@ -277,6 +279,14 @@ func (c *cluster) cleanup() {
 	c.mu.Lock()
 	containers, volumes := c.containers, c.volumes
 	c.mu.Unlock()
+	// IMAGE_TEST_LOG_DIR keeps every container's logs, e.g. to study start-up timings of a passing run.
+	if dir := os.Getenv("IMAGE_TEST_LOG_DIR"); dir != "" {
+		for _, name := range containers {
+			if err := os.WriteFile(filepath.Join(dir, name+".log"), []byte(c.logs(name)), 0o644); err != nil {
+				c.t.Logf("IMAGE_TEST_LOG_DIR: %v", err)
+			}
+		}
+	}
 	if c.t.Failed() {
 		for _, name := range containers {
 			logs := c.logs(name)

@@ -21,7 +21,7 @@ const (
 	produceTimeout = 2 * time.Minute
 	readTimeout    = 2 * time.Minute
 	isrTimeout     = 3 * time.Minute
-	requestTimeout = 10 * time.Second
+	requestTimeout = 5 * time.Second
 	pollInterval   = time.Second
 )
 
@@ -44,15 +44,21 @@ func eventually(t *testing.T, timeout time.Duration, what string, f func(ctx con
 	}
 }
 
-func client(addrs []string) *kafka.Client {
-	return &kafka.Client{Addr: kafka.TCP(addrs...), Timeout: requestTimeout}
+// client returns a client with its own transport: kafka-go's default transport is shared and
+// caches connections and metadata, which would blur the timings of a cluster that is starting.
+// release closes its connections.
+func client(addrs []string) (c *kafka.Client, release func()) {
+	tr := &kafka.Transport{DialTimeout: 3 * time.Second, MetadataTTL: time.Second}
+	return &kafka.Client{Addr: kafka.TCP(addrs...), Timeout: requestTimeout, Transport: tr}, tr.CloseIdleConnections
 }
 
 // brokersVisible asks one node for the cluster metadata and checks that it lists the wanted
 // broker ids and cluster id. A broker is listed once the controller quorum has a leader and the
 // broker has registered and been unfenced, which is what "the quorum formed" means to a client.
 func brokersVisible(ctx context.Context, addr, clusterID string, want ...int) error {
-	md, err := client([]string{addr}).Metadata(ctx, &kafka.MetadataRequest{Topics: []string{}})
+	cl, done := client([]string{addr})
+	defer done()
+	md, err := cl.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{}})
 	if err != nil {
 		return err
 	}
@@ -74,7 +80,9 @@ func brokersVisible(ctx context.Context, addr, clusterID string, want ...int) er
 func createTopic(t *testing.T, addrs []string, topic string, partitions, rf, minISR int) {
 	t.Helper()
 	eventually(t, produceTimeout, "create topic "+topic, func(ctx context.Context) error {
-		res, err := client(addrs).CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
+		cl, done := client(addrs)
+		defer done()
+		res, err := cl.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
 			Topic: topic, NumPartitions: partitions, ReplicationFactor: rf,
 			ConfigEntries: []kafka.ConfigEntry{{ConfigName: "min.insync.replicas", ConfigValue: strconv.Itoa(minISR)}},
 		}}})
@@ -94,7 +102,9 @@ func waitISR(t *testing.T, addrs []string, topic string, partitions, isr int) {
 	t.Helper()
 	eventually(t, isrTimeout, fmt.Sprintf("%s: %d partitions with %d in-sync replicas", topic, partitions, isr),
 		func(ctx context.Context) error {
-			md, err := client(addrs).Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+			cl, done := client(addrs)
+			defer done()
+			md, err := cl.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
 			if err != nil {
 				return err
 			}
@@ -142,8 +152,11 @@ func produce(t *testing.T, addrs []string, topic string, msgs []kafka.Message) t
 	start := time.Now()
 	eventually(t, produceTimeout, fmt.Sprintf("produce %d messages to %s with acks=all", len(msgs), topic),
 		func(context.Context) error {
+			tr := &kafka.Transport{DialTimeout: 3 * time.Second, MetadataTTL: time.Second}
+			defer tr.CloseIdleConnections()
 			w := &kafka.Writer{
 				Addr:                   kafka.TCP(addrs...),
+				Transport:              tr,
 				Topic:                  topic,
 				Balancer:               &kafka.RoundRobin{},
 				RequiredAcks:           kafka.RequireAll,
@@ -157,7 +170,7 @@ func produce(t *testing.T, addrs []string, topic string, msgs []kafka.Message) t
 				AllowAutoTopicCreation: false,
 			}
 			defer func() { _ = w.Close() }()
-			ctx, cancel := context.WithTimeout(context.Background(), 3*requestTimeout)
+			ctx, cancel := context.WithTimeout(context.Background(), 6*requestTimeout)
 			defer cancel()
 			return w.WriteMessages(ctx, msgs...)
 		})
@@ -180,7 +193,9 @@ func readAll(t *testing.T, addrs []string, topic string) map[string]bool {
 }
 
 func readOnce(ctx context.Context, addrs []string, topic string) (map[string]bool, error) {
-	md, err := client(addrs).Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	cl, done := client(addrs)
+	defer done()
+	md, err := cl.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +206,7 @@ func readOnce(ctx context.Context, addrs []string, topic string) (map[string]boo
 	for _, p := range md.Topics[0].Partitions {
 		reqs = append(reqs, kafka.LastOffsetOf(p.ID))
 	}
-	offs, err := client(addrs).ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
+	offs, err := cl.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
 	if err != nil {
 		return nil, err
 	}
