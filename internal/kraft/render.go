@@ -94,7 +94,7 @@ func FormatProperties(header string, props map[string]string) string {
 	return b.String()
 }
 
-// escapeProperty escapes backslashes, line breaks and, in keys, the separators '=', ':' and spaces.
+// escapeProperty escapes backslashes, line breaks, tabs, form feeds and, in keys, the separators '=', ':' and spaces.
 func escapeProperty(s string, key bool) string {
 	var b strings.Builder
 	for i, r := range s {
@@ -107,6 +107,10 @@ func escapeProperty(s string, key bool) string {
 			b.WriteString(`\r`)
 		case r == '\t':
 			b.WriteString(`\t`)
+		case r == '\f':
+			// java.util.Properties treats a form feed as whitespace: unescaped it would end a key
+			// or be dropped from the start of a value.
+			b.WriteString(`\f`)
 		case key && (r == '=' || r == ':' || r == ' ' || r == '#' || r == '!'):
 			b.WriteRune('\\')
 			b.WriteRune(r)
