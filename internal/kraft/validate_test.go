@@ -1,0 +1,290 @@
+package kraft
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestValidateRejects(t *testing.T) {
+	t.Parallel()
+	props := func(kv ...string) func(*Config) {
+		return func(c *Config) {
+			c.BrokerProperties = map[string]string{}
+			for i := 0; i+1 < len(kv); i += 2 {
+				c.BrokerProperties[kv[i]] = kv[i+1]
+			}
+		}
+	}
+	const (
+		byteQty  = "must be a positive Kubernetes byte quantity"
+		managed  = "is managed by kafka-kraft and cannot be overridden"
+		imageRef = "must be an image reference"
+	)
+	tests := []struct {
+		name   string
+		mutate func(*Config)
+		// wantKey is the config key every reported problem must name (quoted, as users type it).
+		wantKey string
+		// wantText is the part of the message that says what is allowed.
+		wantText string
+	}{
+		{name: "zero replicas", mutate: withReplicas(0, 1), wantKey: KeyReplicas, wantText: "must be at least 1"},
+		{name: "negative replicas", mutate: withReplicas(-1, 1), wantKey: KeyReplicas, wantText: "must be at least 1"},
+		{name: "even controllers", mutate: withReplicas(3, 2), wantKey: KeyControllers, wantText: "must be an odd number (1, 3 or 5)"},
+		{name: "four controllers among five nodes", mutate: withReplicas(5, 4), wantKey: KeyControllers, wantText: "must be an odd number"},
+		{name: "zero controllers", mutate: withReplicas(3, 0), wantKey: KeyControllers, wantText: "must be an odd number"},
+		{name: "negative controllers", mutate: withReplicas(3, -1), wantKey: KeyControllers, wantText: "must be an odd number"},
+		{name: "more controllers than replicas", mutate: withReplicas(3, 5), wantKey: KeyControllers, wantText: "must not exceed replicas (3)"},
+		{name: "three controllers on one node", mutate: withReplicas(1, 3), wantKey: KeyControllers, wantText: "must not exceed replicas (1)"},
+		{name: "namespace with capitals and underscore", mutate: func(c *Config) { c.Namespace = "Kafka_NS" }, wantKey: KeyNamespace, wantText: "must be a DNS-1123 label"},
+		{name: "namespace starting with a dash", mutate: func(c *Config) { c.Namespace = "-kafka" }, wantKey: KeyNamespace, wantText: "must be a DNS-1123 label"},
+		{name: "namespace longer than 63", mutate: func(c *Config) { c.Namespace = strings.Repeat("k", 64) }, wantKey: KeyNamespace, wantText: "at most 63 characters"},
+		{name: "empty namespace", mutate: func(c *Config) { c.Namespace = "" }, wantKey: KeyNamespace, wantText: "must be a DNS-1123 label"},
+		{name: "cluster domain with a space", mutate: func(c *Config) { c.ClusterDomain = "cluster local" }, wantKey: KeyClusterDomain, wantText: "must be a DNS name"},
+		{name: "cluster id too short", mutate: func(c *Config) { c.ClusterID = "abc" }, wantKey: KeyClusterID, wantText: "must be 22 characters of URL-safe base64"},
+		{name: "cluster id with padding", mutate: func(c *Config) { c.ClusterID = "MkU3OEVBNTcwNTJENDM2Qg==" }, wantKey: KeyClusterID, wantText: "must be 22 characters"},
+		{name: "cluster id in standard base64", mutate: func(c *Config) { c.ClusterID = "MkU3OEVBNTcwNTJENDM2+/" }, wantKey: KeyClusterID, wantText: "must be 22 characters"},
+		{name: "cluster id is a dashed UUID", mutate: func(c *Config) { c.ClusterID = "0b7e2bb0-6e8a-4c7d-9a53-2f0b9d6c1a11" }, wantKey: KeyClusterID, wantText: "must be 22 characters"},
+		{name: "cluster id starting with a dash", mutate: func(c *Config) { c.ClusterID = "-AAAAAAAAAAAAAAAAAAAAA" }, wantKey: KeyClusterID, wantText: "must not start with '-'"},
+		{name: "external host with a space", mutate: func(c *Config) { c.ExternalHost = "my host" }, wantKey: KeyExternalHost, wantText: "must be a host name or IP address"},
+		{name: "external host with a scheme", mutate: func(c *Config) { c.ExternalHost = "http://kafka.example.com" }, wantKey: KeyExternalHost, wantText: "must be a host name or IP address"},
+		{name: "empty external host", mutate: func(c *Config) { c.ExternalHost = "" }, wantKey: KeyExternalHost, wantText: "must be a host name or IP address"},
+		{name: "external node port base below the range", mutate: func(c *Config) { c.ExternalNodePortBase = 29999 }, wantKey: KeyExternalNodePortBase, wantText: "must lie within 30000-32767"},
+		{name: "external node ports running past 32767", mutate: func(c *Config) {
+			c.Replicas, c.ExternalNodePortBase = 100, 32700
+		}, wantKey: KeyExternalNodePortBase, wantText: "brokers use ports 32700-32799, which must lie within 30000-32767"},
+		{name: "last broker exactly one past the range", mutate: func(c *Config) { c.ExternalNodePortBase = 32766 }, wantKey: KeyExternalNodePortBase, wantText: "must lie within 30000-32767"},
+		{name: "registry node port colliding with a broker's", mutate: func(c *Config) { c.Registry.NodePort = 31091 }, wantKey: KeyRegistryNodePort, wantText: "collides with the broker node ports 31090-31092"},
+		{name: "registry node port out of range", mutate: func(c *Config) { c.Registry.NodePort = 5000 }, wantKey: KeyRegistryNodePort, wantText: "must be within 30000-32767"},
+		{name: "registry node port above the range", mutate: func(c *Config) { c.Registry.NodePort = 40000 }, wantKey: KeyRegistryNodePort, wantText: "must be within 30000-32767"},
+		{name: "storage size in GB", mutate: func(c *Config) { c.Storage.Size = "1GB" }, wantKey: KeyStorageSize, wantText: byteQty},
+		{name: "negative storage size", mutate: func(c *Config) { c.Storage.Size = "-1Gi" }, wantKey: KeyStorageSize, wantText: byteQty},
+		{name: "storage size not a number", mutate: func(c *Config) { c.Storage.Size = "abc" }, wantKey: KeyStorageSize, wantText: byteQty},
+		{name: "zero storage size", mutate: func(c *Config) { c.Storage.Size = "0" }, wantKey: KeyStorageSize, wantText: byteQty},
+		{name: "fractional storage size", mutate: func(c *Config) { c.Storage.Size = "1.5Gi" }, wantKey: KeyStorageSize, wantText: byteQty},
+		{name: "registry size in GB", mutate: func(c *Config) { c.Registry.Size = "2GB" }, wantKey: KeyRegistrySize, wantText: byteQty},
+		{name: "storage class with an underscore", mutate: func(c *Config) { c.Storage.Class = "local_path" }, wantKey: KeyStorageClass, wantText: "must be the name of a StorageClass"},
+		{name: "relative host path", mutate: func(c *Config) { c.Storage.HostPath = "mnt/kafka" }, wantKey: KeyStorageHostPath, wantText: "must be an absolute directory other than /"},
+		{name: "host path is the root", mutate: func(c *Config) { c.Storage.HostPath = "/" }, wantKey: KeyStorageHostPath, wantText: "must be an absolute directory other than /"},
+		{name: "cpu request with a unit word", mutate: func(c *Config) { c.Resources.CPURequest = "1 core" }, wantKey: KeyCPURequest, wantText: "must be a Kubernetes CPU quantity"},
+		{name: "negative cpu limit", mutate: func(c *Config) { c.Resources.CPULimit = "-1" }, wantKey: KeyCPULimit, wantText: "must be a Kubernetes CPU quantity"},
+		{name: "empty cpu limit", mutate: func(c *Config) { c.Resources.CPULimit = "" }, wantKey: KeyCPULimit, wantText: "must be a Kubernetes CPU quantity"},
+		{name: "memory request in GB", mutate: func(c *Config) { c.Resources.MemoryRequest = "1GB" }, wantKey: KeyMemoryRequest, wantText: byteQty},
+		{name: "memory limit not a number", mutate: func(c *Config) { c.Resources.MemoryLimit = "lots" }, wantKey: KeyMemoryLimit, wantText: byteQty},
+		{name: "memory limit in millibytes", mutate: func(c *Config) { c.Resources.MemoryLimit = "500m" }, wantKey: KeyMemoryLimit, wantText: byteQty},
+		{name: "heap options without -Xmx", mutate: func(c *Config) { c.Resources.HeapOpts = "-Xms512m" }, wantKey: KeyHeapOpts, wantText: "including -Xmx"},
+		{name: "heap options on two lines", mutate: func(c *Config) { c.Resources.HeapOpts = "-Xms512m\n-Xmx512m" }, wantKey: KeyHeapOpts, wantText: "on one line"},
+		{name: "broker property node.id is managed", mutate: props("node.id", "7"), wantKey: "brokerProperties.node.id", wantText: managed},
+		{name: "broker property listeners is managed", mutate: props("listeners", "PLAINTEXT://:9092"), wantKey: "brokerProperties.listeners", wantText: managed},
+		{name: "broker property controller.quorum.voters is managed", mutate: props("controller.quorum.voters", "0@x:9093"), wantKey: "brokerProperties.controller.quorum.voters", wantText: managed},
+		{name: "any controller.quorum key is managed", mutate: props("controller.quorum.foo", "1"), wantKey: "brokerProperties.controller.quorum.foo", wantText: managed},
+		{name: "broker property log.dirs is managed", mutate: props("log.dirs", "/tmp"), wantKey: "brokerProperties.log.dirs", wantText: managed},
+		{name: "broker property advertised.listeners is managed", mutate: props("advertised.listeners", "x"), wantKey: "brokerProperties.advertised.listeners", wantText: managed},
+		{name: "misspelt broker property", mutate: props("log.retention.hour", "24"), wantKey: "brokerProperties.log.retention.hour", wantText: "is not a Kafka 4.4.0 broker setting"},
+		{name: "topic-level key is not a broker setting", mutate: props("retention.ms", "1000"), wantKey: "brokerProperties.retention.ms", wantText: "is not a Kafka 4.4.0 broker setting"},
+		{name: "bare listener.name prefix", mutate: props("listener.name.", "x"), wantKey: "brokerProperties.listener.name.", wantText: "is not a Kafka 4.4.0 broker setting"},
+		{name: "multi-line broker property value", mutate: props("log.retention.hours", "24\nnode.id=9"), wantKey: "brokerProperties.log.retention.hours", wantText: "must be a single line"},
+		{name: "broker property value with a carriage return", mutate: props("compression.type", "zstd\r"), wantKey: "brokerProperties.compression.type", wantText: "must be a single line"},
+		{name: "prebuilt image with a space", mutate: func(c *Config) { c.Image.Prebuilt = "my image:1" }, wantKey: KeyImage, wantText: imageRef},
+		{name: "prebuilt image with a short digest", mutate: func(c *Config) { c.Image.Prebuilt = "kafka@sha256:abc" }, wantKey: KeyImage, wantText: imageRef},
+		{name: "base image with a space", mutate: func(c *Config) { c.Image.BaseImage = "eclipse temurin" }, wantKey: KeyBaseImage, wantText: "must be an image reference of a Java 17+ runtime"},
+		{name: "registry image empty", mutate: func(c *Config) { c.Registry.Image = "" }, wantKey: KeyRegistryImage, wantText: imageRef},
+		{name: "kafka 3.9.0 has ZooKeeper and is not supported", mutate: func(c *Config) { c.Image.KafkaVersion = "3.9.0" }, wantKey: KeyKafkaVersion, wantText: "must be a Kafka 4.x release such as 4.4.0"},
+		{name: "kafka version latest", mutate: func(c *Config) { c.Image.KafkaVersion = "latest" }, wantKey: KeyKafkaVersion, wantText: "must be a Kafka 4.x release"},
+		{name: "kafka version without patch", mutate: func(c *Config) { c.Image.KafkaVersion = "4.4" }, wantKey: KeyKafkaVersion, wantText: "must be a Kafka 4.x release"},
+		{name: "dist source ftp", mutate: func(c *Config) { c.Image.DistSource = "ftp" }, wantKey: KeyDistSource, wantText: `must be "apache" (download from the Apache site) or "context"`},
+		{name: "image repository with capitals", mutate: func(c *Config) { c.Image.Repository = "Kafka-Kraft" }, wantKey: KeyImageRepository, wantText: "must be a lower-case repository name"},
+		{name: "empty image context", mutate: func(c *Config) { c.Image.Context = "" }, wantKey: KeyImageContext, wantText: "must be the docker build context directory"},
+		{name: "bad kcat image with kcat enabled", mutate: func(c *Config) { c.Kcat.Image = "kcat image" }, wantKey: KeyKcatImage, wantText: "must be an image reference such as edenhill/kcat:1.7.1"},
+		{name: "existing registry with a space and a port past 65535", mutate: func(c *Config) { c.Registry.Existing = "bad host:99999" }, wantKey: KeyRegistry, wantText: "must be host or host:port of an existing registry"},
+		{name: "existing registry port past 65535", mutate: func(c *Config) { c.Registry.Existing = "registry.example.com:99999" }, wantKey: KeyRegistry, wantText: "must be host or host:port"},
+		{name: "existing registry without a host", mutate: func(c *Config) { c.Registry.Existing = ":5000" }, wantKey: KeyRegistry, wantText: "must be host or host:port"},
+		{name: "existing registry given as a URL", mutate: func(c *Config) { c.Registry.Existing = "https://registry.example.com" }, wantKey: KeyRegistry, wantText: "must be host or host:port"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := testConfig(tt.mutate).Validate()
+			if err == nil {
+				t.Fatalf("Validate() = nil, want an error naming %q", tt.wantKey)
+			}
+			msg := err.Error()
+			// Each problem is one line; every line must be about the key under test, so a case
+			// cannot pass by tripping over an unrelated setting.
+			for _, line := range strings.Split(msg, "\n") {
+				if !strings.Contains(line, `config "`+tt.wantKey+`"`) {
+					t.Errorf("problem %q does not name config %q", line, tt.wantKey)
+				}
+			}
+			if !strings.Contains(msg, tt.wantText) {
+				t.Errorf("Validate() = %q\nwant it to say %q", msg, tt.wantText)
+			}
+		})
+	}
+}
+
+func TestValidateAccepts(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		mutate func(*Config)
+	}{
+		{name: "defaults"},
+		{name: "one replica with one controller", mutate: withReplicas(1, 1)},
+		{name: "two replicas with one controller", mutate: withReplicas(2, 1)},
+		{name: "five replicas with three controllers", mutate: withReplicas(5, 3)},
+		{name: "five replicas with five controllers", mutate: withReplicas(5, 5)},
+		{name: "existing registry with a port", mutate: func(c *Config) { c.Registry.Existing = "registry.example.com:5000" }},
+		{name: "existing registry as an IP", mutate: func(c *Config) { c.Registry.Existing = "10.0.0.5" }},
+		{name: "existing registry ignores the unused in-cluster settings", mutate: func(c *Config) {
+			c.Registry.Existing = "localhost:5000"
+			c.Registry.NodePort, c.Registry.Image, c.Registry.Size = 0, "", ""
+		}},
+		{name: "prebuilt image pinned by digest", mutate: func(c *Config) {
+			c.Image.Prebuilt = "registry.example.com/kafka-kraft:4.4.0@sha256:" + strings.Repeat("ab", 32)
+		}},
+		{name: "prebuilt image skips the build settings", mutate: func(c *Config) {
+			c.Image.Prebuilt = "example.com/kafka:4"
+			c.Image.KafkaVersion, c.Image.DistSource, c.Image.Context = "latest", "ftp", ""
+		}},
+		{name: "offline dist source", mutate: func(c *Config) { c.Image.DistSource = DistSourceContext }},
+		{name: "storage class set without a host path", mutate: func(c *Config) {
+			c.Storage.Class, c.Storage.HostPath = "local-path", ""
+		}},
+		{name: "kcat disabled ignores its image", mutate: func(c *Config) { c.Kcat.Enabled, c.Kcat.Image = false, "" }},
+		{name: "explicit cluster id", mutate: func(c *Config) { c.ClusterID = "MkU3OEVBNTcwNTJENDM2Qg" }},
+		{name: "external host name and IPv6", mutate: func(c *Config) { c.ExternalHost = "::1" }},
+		{name: "external node ports up to 32767", mutate: func(c *Config) { c.ExternalNodePortBase = 32765 }},
+		{name: "registry node port next to the broker range", mutate: func(c *Config) { c.Registry.NodePort = 31093 }},
+		{name: "fractional cpu and decimal memory", mutate: func(c *Config) {
+			c.Resources.CPURequest, c.Resources.CPULimit = "0.5", "2"
+			c.Resources.MemoryRequest, c.Resources.MemoryLimit = "768Mi", "2G"
+		}},
+		{name: "known broker properties and per-listener overrides", mutate: func(c *Config) {
+			c.BrokerProperties = map[string]string{
+				"log.retention.hours":                          "24",
+				"num.partitions":                               "6",
+				"auto.create.topics.enable":                    "false",
+				"message.max.bytes":                            "2097152",
+				"listener.name.internal.ssl.keystore.location": "/etc/ssl/k.jks",
+				"config.providers.file.class":                  "org.apache.kafka.common.config.provider.FileConfigProvider",
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if err := testConfig(tt.mutate).Validate(); err != nil {
+				t.Errorf("Validate() = %v, want nil", err)
+			}
+		})
+	}
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	t.Parallel()
+	c := testConfig(func(c *Config) {
+		c.Replicas = 0
+		c.Namespace = "Bad_NS"
+		c.Storage.Size = "1GB"
+		c.Image.KafkaVersion = "latest"
+		c.BrokerProperties = map[string]string{"node.id": "1", "no.such.key": "x"}
+	})
+	err := c.Validate()
+	if err == nil {
+		t.Fatal("Validate() = nil, want every problem reported")
+	}
+	msg := err.Error()
+	want := []string{KeyReplicas, KeyNamespace, KeyStorageSize, KeyKafkaVersion, "brokerProperties.no.such.key", "brokerProperties.node.id"}
+	for _, key := range want {
+		if !strings.Contains(msg, `config "`+key+`"`) {
+			t.Errorf("error does not report %q:\n%s", key, msg)
+		}
+	}
+	if lines := strings.Split(msg, "\n"); len(lines) != len(want) {
+		t.Errorf("error has %d problems, want %d:\n%s", len(lines), len(want), msg)
+	}
+	// Broker properties are reported in key order, so the message is stable between runs.
+	if i, j := strings.Index(msg, "no.such.key"), strings.Index(msg, `"brokerProperties.node.id"`); i > j {
+		t.Errorf("broker property problems not in key order:\n%s", msg)
+	}
+}
+
+func TestBrokerKeysFile(t *testing.T) {
+	t.Parallel()
+	lines := strings.Split(strings.TrimRight(brokerKeysFile, "\n"), "\n")
+	if len(lines) == 0 || !strings.HasPrefix(lines[0], "#") || !strings.Contains(brokerKeysFile, "scripts/gen-broker-keys.sh") {
+		t.Errorf("broker_keys.txt must start with a '#' header naming scripts/gen-broker-keys.sh")
+	}
+	var keys []string
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "#") {
+			keys = append(keys, l)
+		}
+	}
+	// Kafka 4.4.0 defines 379; a much smaller list means generation went wrong.
+	if len(keys) < 300 || len(brokerKeys) != len(keys) {
+		t.Fatalf("broker_keys.txt has %d keys (%d distinct), want the full broker ConfigDef (~379); run scripts/gen-broker-keys.sh",
+			len(keys), len(brokerKeys))
+	}
+	if !slices.IsSorted(keys) {
+		t.Error("broker_keys.txt is not sorted")
+	}
+	for _, k := range keys {
+		if k != strings.TrimSpace(k) || k == "" || strings.ContainsAny(k, " =:#") {
+			t.Errorf("broker_keys.txt line %q is not a bare key", k)
+		}
+	}
+	wellKnown := []string{
+		"log.retention.hours", "num.partitions", "auto.create.topics.enable", "message.max.bytes",
+		"compression.type", "num.network.threads", "group.initial.rebalance.delay.ms",
+		"min.insync.replicas", "default.replication.factor", "offsets.topic.replication.factor",
+	}
+	for _, k := range wellKnown {
+		if !KnownBrokerKey(k) {
+			t.Errorf("KnownBrokerKey(%q) = false; broker_keys.txt lost a well-known key", k)
+		}
+	}
+	// The managed keys are real broker settings: refusing them must be because they are managed,
+	// not because the list does not know them.
+	for _, k := range ManagedKeys {
+		if !KnownBrokerKey(k) {
+			t.Errorf("managed key %q is missing from broker_keys.txt", k)
+		}
+	}
+	// Every key kafka-kraft itself renders must be one Kafka knows.
+	for _, file := range Render(testConfig(withReplicas(5, 3))).Files {
+		for k := range parseJavaProperties(t, file) {
+			if !KnownBrokerKey(k) {
+				t.Errorf("rendered key %q is not in broker_keys.txt", k)
+			}
+		}
+	}
+}
+
+func TestKnownBrokerKey(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		key  string
+		want bool
+	}{
+		{name: "fixed key", key: "log.retention.hours", want: true},
+		{name: "per-listener override", key: "listener.name.internal.ssl.keystore.location", want: true},
+		{name: "config provider", key: "config.providers.file.class", want: true},
+		{name: "typo", key: "log.retention.hourz", want: false},
+		{name: "topic-level name", key: "retention.ms", want: false},
+		{name: "prefix alone", key: "listener.name.", want: false},
+		{name: "comment line of the file", key: "# Broker configuration keys", want: false},
+		{name: "empty", key: "", want: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := KnownBrokerKey(tt.key); got != tt.want {
+				t.Errorf("KnownBrokerKey(%q) = %v, want %v", tt.key, got, tt.want)
+			}
+		})
+	}
+}
