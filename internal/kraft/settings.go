@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strconv"
 	"strings"
@@ -105,8 +106,18 @@ func FromSettings(project, stack string, get Lookup) (Config, error) {
 // `pulumi config set --path 'brokerProperties["log.retention.hours"]' 24` yields a number, so
 // scalars of any JSON type are accepted and written as Kafka expects them.
 func parseProperties(raw string) (map[string]string, error) {
+	// UseNumber: a float64 would turn 9223372036854775807 (Long.MAX_VALUE, a common "unlimited")
+	// into 9223372036854775808, which Kafka rejects for a LONG setting.
+	dec := json.NewDecoder(strings.NewReader(raw))
+	dec.UseNumber()
 	var m map[string]any
-	if err := json.Unmarshal([]byte(raw), &m); err != nil {
+	err := dec.Decode(&m)
+	if err == nil {
+		if _, tail := dec.Token(); tail != io.EOF {
+			err = errors.New("unexpected data after the object")
+		}
+	}
+	if err != nil {
 		return map[string]string{}, fmt.Errorf("must be an object of Kafka settings, e.g. pulumi config set --path 'brokerProperties[\"log.retention.hours\"]' 24: %v", err)
 	}
 	out := map[string]string{}
@@ -117,8 +128,15 @@ func parseProperties(raw string) (map[string]string, error) {
 			out[k] = t
 		case bool:
 			out[k] = strconv.FormatBool(t)
-		case float64:
-			out[k] = strconv.FormatFloat(t, 'f', -1, 64)
+		case json.Number:
+			// Integers keep every digit; other numbers (0.5, 2e6, 6.0) are written out plainly.
+			if i, err := t.Int64(); err == nil {
+				out[k] = strconv.FormatInt(i, 10)
+			} else if f, err := t.Float64(); err == nil {
+				out[k] = strconv.FormatFloat(f, 'f', -1, 64)
+			} else {
+				out[k] = t.String()
+			}
 		default:
 			bad = append(bad, k)
 		}
