@@ -48,46 +48,61 @@ func mustDocker(t *testing.T, timeout time.Duration, args ...string) string {
 	return out
 }
 
+// images are the images under test.
+type images struct{ kafka, kcat string }
+
 var (
-	imageOnce sync.Once
-	imageRef  string
-	imageErr  error
+	imagesOnce sync.Once
+	imagesRef  images
+	imagesErr  error
 )
 
 // kafkaImage returns the Kafka image under test. A fresh machine builds it with
-// scripts/build-images.sh (cached steps, so later runs take seconds); KAFKA_IMAGE names an image
-// built beforehand (e.g. by `make image`). Without a Docker engine the test fails, saying so.
+// scripts/build-images.sh (cached steps, so later runs take seconds); KAFKA_IMAGE and KCAT_IMAGE
+// name images built beforehand (e.g. by `make image`). Without a Docker engine the test fails,
+// saying so.
 func kafkaImage(t *testing.T) string {
 	t.Helper()
-	imageOnce.Do(func() { imageRef, imageErr = prepareImage() })
-	if imageErr != nil {
-		t.Fatalf("image tier cannot run: %v", imageErr)
-	}
-	return imageRef
+	return testImages(t).kafka
 }
 
-func prepareImage() (string, error) {
+func testImages(t *testing.T) images {
+	t.Helper()
+	imagesOnce.Do(func() { imagesRef, imagesErr = prepareImages() })
+	if imagesErr != nil {
+		t.Fatalf("image tier cannot run: %v", imagesErr)
+	}
+	return imagesRef
+}
+
+func prepareImages() (images, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if _, err := exec.LookPath("docker"); err != nil {
-		return "", fmt.Errorf("no docker CLI on PATH (run scripts/install-docker.sh as root): %w", err)
+		return images{}, fmt.Errorf("no docker CLI on PATH (run scripts/install-docker.sh as root): %w", err)
 	}
 	if _, err := docker(ctx, "info", "--format", "{{.ServerVersion}}"); err != nil {
-		return "", fmt.Errorf("no Docker engine answers (run scripts/install-docker.sh as root): %w", err)
+		return images{}, fmt.Errorf("no Docker engine answers (run scripts/install-docker.sh as root): %w", err)
 	}
 	// Leftovers of a run that was killed before its cleanup would hold the host ports.
 	if ids, _ := docker(ctx, "ps", "-aq", "--filter", "label="+testLabel); ids != "" {
 		_, _ = docker(ctx, append([]string{"rm", "-f", "-v"}, strings.Fields(ids)...)...)
 	}
-	if ref := os.Getenv("KAFKA_IMAGE"); ref != "" {
-		if _, err := docker(ctx, "image", "inspect", ref); err != nil {
-			return "", fmt.Errorf("KAFKA_IMAGE=%s does not exist in the engine: %w", ref, err)
+	if os.Getenv("KAFKA_IMAGE") != "" || os.Getenv("KCAT_IMAGE") != "" {
+		imgs := images{kafka: os.Getenv("KAFKA_IMAGE"), kcat: os.Getenv("KCAT_IMAGE")}
+		for name, ref := range map[string]string{"KAFKA_IMAGE": imgs.kafka, "KCAT_IMAGE": imgs.kcat} {
+			if ref == "" {
+				return images{}, fmt.Errorf("set both KAFKA_IMAGE and KCAT_IMAGE (as printed by scripts/build-images.sh), or neither; %s is empty", name)
+			}
+			if _, err := docker(ctx, "image", "inspect", ref); err != nil {
+				return images{}, fmt.Errorf("%s=%s does not exist in the engine: %w", name, ref, err)
+			}
 		}
-		return ref, nil
+		return imgs, nil
 	}
 	root, err := repoRoot()
 	if err != nil {
-		return "", err
+		return images{}, err
 	}
 	// A cold build (debootstrap, apt, Maven) takes minutes; progress goes to the test's stderr.
 	bctx, bcancel := context.WithTimeout(context.Background(), 25*time.Minute)
@@ -97,15 +112,22 @@ func prepareImage() (string, error) {
 	cmd := exec.CommandContext(bctx, filepath.Join(root, "scripts", "build-images.sh"))
 	cmd.Stdout, cmd.Stderr = &stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("scripts/build-images.sh: %w", err)
+		return images{}, fmt.Errorf("scripts/build-images.sh: %w", err)
 	}
+	var imgs images
 	for _, line := range strings.Split(stdout.String(), "\n") {
 		if ref, ok := strings.CutPrefix(line, "KAFKA_IMAGE="); ok {
-			fmt.Fprintf(os.Stderr, "TIMING image build (scripts/build-images.sh): %s\n", time.Since(start).Round(time.Second))
-			return ref, nil
+			imgs.kafka = ref
+		}
+		if ref, ok := strings.CutPrefix(line, "KCAT_IMAGE="); ok {
+			imgs.kcat = ref
 		}
 	}
-	return "", fmt.Errorf("scripts/build-images.sh printed no KAFKA_IMAGE= line:\n%s", stdout.String())
+	if imgs.kafka == "" || imgs.kcat == "" {
+		return images{}, fmt.Errorf("scripts/build-images.sh printed no KAFKA_IMAGE= and KCAT_IMAGE= lines:\n%s", stdout.String())
+	}
+	fmt.Fprintf(os.Stderr, "TIMING image build (scripts/build-images.sh): %s\n", time.Since(start).Round(time.Second))
+	return imgs, nil
 }
 
 // repoRoot is the module root: two levels above this file.
@@ -262,6 +284,16 @@ func (c *cluster) readDataFile(ordinal int, name string) string {
 	return mustDocker(c.t, time.Minute, "run", "--rm", "--label", testLabel, "--network", "none",
 		"--entrypoint", "cat", "-v", c.volume(ordinal)+":"+kraft.DataMountPath+":ro",
 		c.image, kraft.DataMountPath+"/"+name)
+}
+
+// kcat runs the kcat image on the cluster's network, as the kcat Deployment runs in the
+// namespace, and returns its output.
+func (c *cluster) kcat(kcatImage string, args ...string) string {
+	c.t.Helper()
+	name := fmt.Sprintf("%s-kcat-%d", c.prefix, time.Now().UnixNano())
+	c.track(name, "")
+	return mustDocker(c.t, 2*time.Minute, append([]string{"run", "--name", name, "--label", testLabel,
+		"--network", c.network, kcatImage, "kcat"}, args...)...)
 }
 
 // waitExit waits for a container to stop and returns its exit code.

@@ -5,6 +5,7 @@ package image_test
 import (
 	"context"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -54,8 +55,8 @@ const (
 // life of a cluster: formation, a restart, a node outage under acks=all, and a node pointed at
 // the data of another cluster. The steps share one cluster, so they run in order.
 func TestThreeNodeQuorum(t *testing.T) {
-	image := kafkaImage(t)
-	c := newCluster(t, image, testConfig(3, externalBase))
+	imgs := testImages(t)
+	c := newCluster(t, imgs.kafka, testConfig(3, externalBase))
 	addrs := c.externalAddrs()
 	id := c.rendered.ClusterID
 	first := messages("formed", 300)
@@ -76,6 +77,13 @@ func TestThreeNodeQuorum(t *testing.T) {
 		requireAll(t, readAll(t, addrs, topic), first)
 		t.Logf("TIMING 3 nodes: container start -> quorum formed (all brokers registered) %s, -> first acks=all produce %s",
 			formed.Round(100*time.Millisecond), firstProduce.Round(100*time.Millisecond))
+		// In-cluster clients use the INTERNAL listener and the pods' DNS names: kcat, as the kcat
+		// Deployment would, reads everything back through kafka-2's advertised internal address.
+		internal := kraft.PodHost(2, testNamespace, c.cfg.ClusterDomain) + ":" + strconv.Itoa(kraft.InternalPort)
+		out := c.kcat(imgs.kcat, "-b", internal, "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%s\\n")
+		if got := len(strings.Fields(out)); got != len(first) {
+			t.Errorf("kcat via %s read %d messages, want %d", internal, got, len(first))
+		}
 		for n := range 3 {
 			if logs := c.logs(c.container(n)); count(logs, markFormatting) != 1 || count(logs, markStorageOut) != 1 {
 				t.Errorf("kafka-%d: want exactly one format on first start; logs:\n%s", n, logs)
