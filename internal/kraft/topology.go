@@ -114,9 +114,9 @@ func EffectiveClusterID(c Config) string {
 // images) may appear in it.
 func SelectorLabels(c Config, component string) map[string]string {
 	return map[string]string{
-		"app.kubernetes.io/name":      component,
-		"app.kubernetes.io/instance":  c.Stack,
-		"app.kubernetes.io/part-of":   "kafka-kraft",
+		"app.kubernetes.io/name":     component,
+		"app.kubernetes.io/instance": c.Stack,
+		"app.kubernetes.io/part-of":  "kafka-kraft",
 	}
 }
 

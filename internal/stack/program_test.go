@@ -1,0 +1,543 @@
+package stack
+
+// Mock tier: the whole program runs under pulumi.WithMocks with a recording monitor, and the tests
+// assert on the inputs of the resources it registers. Nothing here talks to Kubernetes or Docker;
+// the e2e tier (tests/e2e) proves the same program against a real cluster.
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/internals"
+
+	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
+)
+
+const testDigest = "localhost:31500/kafka-kraft@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+// recorded is one registered resource.
+type recorded struct {
+	Type, Name string
+	Inputs     map[string]any
+}
+
+// recorder is a MockResourceMonitor that records every resource and fakes only the outputs the
+// program reads: the docker image's repoDigest and the stack reference's outputs.
+type recorder struct {
+	mu        sync.Mutex
+	resources []recorded
+	previous  map[string]any // the "deployed" output of the previous update, nil for a new stack
+}
+
+func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	r.mu.Lock()
+	r.resources = append(r.resources, recorded{Type: args.TypeToken, Name: args.Name, Inputs: args.Inputs.Mappable()})
+	r.mu.Unlock()
+	outputs := args.Inputs.Copy()
+	switch args.TypeToken {
+	case "pulumi:pulumi:StackReference":
+		outs := map[string]any{}
+		if r.previous != nil {
+			outs[OutputDeployed] = r.previous
+		}
+		outputs = resource.NewPropertyMapFromMap(map[string]any{"name": args.ID, "outputs": outs, "secretOutputNames": []any{}})
+	case "docker:index/image:Image":
+		outputs["repoDigest"] = resource.NewStringProperty(testDigest)
+	}
+	return args.Name + "-id", outputs, nil
+}
+
+// Call fails: the program makes no invokes, and an unexpected one should be noticed.
+func (r *recorder) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	return nil, fmt.Errorf("unexpected invoke %s", args.Token)
+}
+
+// run executes the program with the given config and returns the recorder, the outputs and the error.
+func run(t *testing.T, config map[string]string, previous map[string]any) (*recorder, map[string]string, error) {
+	t.Helper()
+	rec := &recorder{previous: previous}
+	outs := map[string]string{}
+	cfg := map[string]string{}
+	for k, v := range config {
+		cfg["kafka-kraft:"+k] = v
+	}
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		out, err := Deploy(ctx)
+		if err != nil {
+			return err
+		}
+		for name, o := range map[string]pulumi.StringOutput{
+			OutputBootstrapServers: out.BootstrapServers, OutputExternalBootstrapServers: out.ExternalBootstrapServers,
+			OutputRegistry: out.Registry, OutputImage: out.Image, OutputNamespace: out.Namespace,
+			OutputClusterID: out.ClusterID, OutputKcatCommand: out.KcatCommand,
+		} {
+			res, err := internals.UnsafeAwaitOutput(ctx.Context(), o)
+			if err != nil {
+				return err
+			}
+			s, _ := res.Value.(string)
+			outs[name] = s
+		}
+		return nil
+	}, pulumi.WithMocksWithOrganization("organization", "kafka-kraft", "test", rec), func(ri *pulumi.RunInfo) { ri.Config = cfg })
+	return rec, outs, err
+}
+
+func (r *recorder) ofType(typ string) []recorded {
+	var out []recorded
+	for _, res := range r.resources {
+		if res.Type == typ {
+			out = append(out, res)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func (r *recorder) one(t *testing.T, typ, name string) recorded {
+	t.Helper()
+	for _, res := range r.resources {
+		if res.Type == typ && res.Name == name {
+			return res
+		}
+	}
+	t.Fatalf("no %s named %q; registered: %v", typ, name, r.names())
+	return recorded{}
+}
+
+func (r *recorder) names() []string {
+	var n []string
+	for _, res := range r.resources {
+		n = append(n, res.Type+"/"+res.Name)
+	}
+	sort.Strings(n)
+	return n
+}
+
+// get walks a path like "spec.template.spec.containers.0.image" through decoded inputs.
+func get(t *testing.T, v any, path string) any {
+	t.Helper()
+	for _, p := range strings.Split(path, ".") {
+		switch x := v.(type) {
+		case map[string]any:
+			v = x[p]
+		case []any:
+			var i int
+			if _, err := fmt.Sscanf(p, "%d", &i); err != nil || i >= len(x) {
+				t.Fatalf("path %s: bad index %q in %v", path, p, x)
+			}
+			v = x[i]
+		default:
+			t.Fatalf("path %s: cannot descend into %T at %q", path, v, p)
+		}
+	}
+	return v
+}
+
+func num(v any) int {
+	switch x := v.(type) {
+	case float64:
+		return int(x)
+	case int:
+		return x
+	}
+	return -1
+}
+
+const (
+	tStatefulSet = "kubernetes:apps/v1:StatefulSet"
+	tDeployment  = "kubernetes:apps/v1:Deployment"
+	tService     = "kubernetes:core/v1:Service"
+	tPV          = "kubernetes:core/v1:PersistentVolume"
+	tPVC         = "kubernetes:core/v1:PersistentVolumeClaim"
+	tConfigMap   = "kubernetes:core/v1:ConfigMap"
+	tNamespace   = "kubernetes:core/v1:Namespace"
+	tPDB         = "kubernetes:policy/v1:PodDisruptionBudget"
+	tImage       = "docker:index/image:Image"
+)
+
+func TestDefaultsDeployTheOriginalTopology(t *testing.T) {
+	t.Parallel()
+	rec, outs, err := run(t, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Components with their type tokens, children parented under them.
+	for _, typ := range []string{"kafka-kraft:index:Registry", "kafka-kraft:index:KafkaImage", "kafka-kraft:index:KraftCluster", "kafka-kraft:index:KcatClient"} {
+		if len(rec.ofType(typ)) != 1 {
+			t.Errorf("want one %s, got %v", typ, rec.names())
+		}
+	}
+	if ns := rec.one(t, tNamespace, "kafka-kraft"); get(t, ns.Inputs, "metadata.name") != "kafka-kraft" {
+		t.Errorf("namespace name = %v", get(t, ns.Inputs, "metadata.name"))
+	}
+
+	sts := rec.one(t, tStatefulSet, "kafka")
+	spec := get(t, sts.Inputs, "spec").(map[string]any)
+	if got := num(spec["replicas"]); got != 3 {
+		t.Errorf("replicas = %d, want 3", got)
+	}
+	if spec["podManagementPolicy"] != "Parallel" {
+		t.Errorf("podManagementPolicy = %v, want Parallel (a quorum cannot form from scratch with OrderedReady)", spec["podManagementPolicy"])
+	}
+	if spec["serviceName"] != kraft.HeadlessServiceName {
+		t.Errorf("serviceName = %v", spec["serviceName"])
+	}
+	selector := get(t, spec, "selector.matchLabels").(map[string]any)
+	wantSelector := map[string]any{"app.kubernetes.io/name": "kafka", "app.kubernetes.io/instance": "test", "app.kubernetes.io/part-of": "kafka-kraft"}
+	if fmt.Sprint(selector) != fmt.Sprint(wantSelector) {
+		t.Errorf("selector = %v, want exactly %v (immutable: nothing that can change)", selector, wantSelector)
+	}
+	container := get(t, spec, "template.spec.containers.0").(map[string]any)
+	if container["image"] != testDigest {
+		t.Errorf("image = %v, want the digest-pinned reference %s", container["image"], testDigest)
+	}
+	if get(t, container, "readinessProbe.tcpSocket.port") != float64(kraft.InternalPort) {
+		t.Errorf("readiness must probe this node's broker port, got %v", container["readinessProbe"])
+	}
+	if _, ok := container["readinessProbe"].(map[string]any)["exec"]; ok {
+		t.Error("readiness must not run a quorum-level command")
+	}
+	for _, k := range []string{"requests.cpu", "requests.memory", "limits.cpu", "limits.memory"} {
+		if get(t, container, "resources."+k) == nil {
+			t.Errorf("resources.%s unset", k)
+		}
+	}
+	if get(t, container, "securityContext.readOnlyRootFilesystem") != true || get(t, container, "securityContext.allowPrivilegeEscalation") != false {
+		t.Errorf("container securityContext = %v", container["securityContext"])
+	}
+	podSec := get(t, spec, "template.spec.securityContext").(map[string]any)
+	if podSec["runAsNonRoot"] != true || num(podSec["runAsUser"]) != kraft.KafkaUID || num(podSec["fsGroup"]) != kraft.KafkaUID {
+		t.Errorf("pod securityContext = %v, want non-root uid/fsGroup %d", podSec, kraft.KafkaUID)
+	}
+	// hostPath volumes ignore fsGroup: the init container hands the directory to the Kafka user.
+	initC := get(t, spec, "template.spec.initContainers.0").(map[string]any)
+	if !strings.Contains(fmt.Sprint(initC["command"]), "chown") || num(get(t, initC, "securityContext.runAsUser")) != 0 {
+		t.Errorf("data-permissions init container = %v", initC)
+	}
+	annotations := get(t, spec, "template.metadata.annotations").(map[string]any)
+	if h, _ := annotations["kafka-kraft.io/config-hash"].(string); len(h) != 16 {
+		t.Errorf("config hash annotation = %q", h)
+	}
+	env := map[string]any{}
+	for _, e := range container["env"].([]any) {
+		e := e.(map[string]any)
+		env[e["name"].(string)] = e
+	}
+	for _, name := range []string{"POD_NAME", "KAFKA_CLUSTER_ID", "KAFKA_CONFIG_DIR", "KAFKA_HEAP_OPTS"} {
+		if env[name] == nil {
+			t.Errorf("env %s missing (the entrypoint contract)", name)
+		}
+	}
+	if get(t, spec, "volumeClaimTemplates.0.spec.storageClassName") != "" {
+		t.Errorf("hostPath mode must disable dynamic provisioning with storageClassName \"\"")
+	}
+
+	headless := rec.one(t, tService, "kafka-headless")
+	if get(t, headless.Inputs, "spec.publishNotReadyAddresses") != true || get(t, headless.Inputs, "spec.clusterIP") != "None" {
+		t.Errorf("headless service spec = %v", headless.Inputs["spec"])
+	}
+	for i := 0; i < 3; i++ {
+		svc := rec.one(t, tService, fmt.Sprintf("kafka-external-%d", i))
+		if got := num(get(t, svc.Inputs, "spec.ports.0.nodePort")); got != 31090+i {
+			t.Errorf("external %d nodePort = %d", i, got)
+		}
+		if get(t, svc.Inputs, "spec.selector").(map[string]any)["statefulset.kubernetes.io/pod-name"] != fmt.Sprintf("kafka-%d", i) {
+			t.Errorf("external %d must select exactly pod kafka-%d", i, i)
+		}
+	}
+
+	// One pre-bound hostPath PV and claim per node, plus the registry's.
+	pvs := rec.ofType(tPV)
+	if len(pvs) != 4 {
+		t.Fatalf("want 4 PVs (3 nodes + registry), got %d: %v", len(pvs), rec.names())
+	}
+	pv := rec.one(t, tPV, "kafka-data-kafka-0-pv")
+	if get(t, pv.Inputs, "spec.hostPath.path") != "/mnt/kafka/test/kafka-0" || get(t, pv.Inputs, "spec.claimRef.name") != "data-kafka-0" ||
+		get(t, pv.Inputs, "spec.persistentVolumeReclaimPolicy") != "Retain" {
+		t.Errorf("pv kafka-0 spec = %v", pv.Inputs["spec"])
+	}
+	if get(t, pv.Inputs, "metadata.name") != "kafka-kraft-test-kafka-kraft-data-kafka-0" {
+		t.Errorf("pv name = %v", get(t, pv.Inputs, "metadata.name"))
+	}
+
+	pdb := rec.one(t, tPDB, "kafka")
+	if num(get(t, pdb.Inputs, "spec.maxUnavailable")) != 1 {
+		t.Errorf("pdb = %v", pdb.Inputs["spec"])
+	}
+
+	cm := rec.one(t, tConfigMap, "kafka-config")
+	data := cm.Inputs["data"].(map[string]any)
+	if len(data) != 4 || !strings.Contains(data["server.properties"].(string), "controller.quorum.voters=0@kafka-0.kafka-svc.kafka-kraft.svc.cluster.local:9093,1@") {
+		t.Errorf("configmap data keys = %v", data)
+	}
+
+	reg := rec.one(t, tService, "registry")
+	if num(get(t, reg.Inputs, "spec.ports.0.nodePort")) != 31500 || get(t, reg.Inputs, "spec.type") != "NodePort" {
+		t.Errorf("registry service = %v", reg.Inputs["spec"])
+	}
+	regDeploy := rec.one(t, tDeployment, "registry")
+	if get(t, regDeploy.Inputs, "spec.template.spec.containers.0.image") != kraft.DefaultRegistryImage {
+		t.Errorf("registry image = %v", get(t, regDeploy.Inputs, "spec.template.spec.containers.0.image"))
+	}
+	img := rec.one(t, tImage, "kafka-image")
+	if get(t, img.Inputs, "imageName") != "localhost:31500/kafka-kraft:4.4.0" || get(t, img.Inputs, "build.args.KAFKA_DIST_SOURCE") != "apache" ||
+		get(t, img.Inputs, "build.context") != "./docker" {
+		t.Errorf("image inputs = %v", img.Inputs)
+	}
+	kcat := rec.one(t, tDeployment, "kcat")
+	if get(t, kcat.Inputs, "metadata.name") != kraft.KcatName || get(t, kcat.Inputs, "spec.template.spec.containers.0.image") != kraft.DefaultKcatImage {
+		t.Errorf("kcat deployment = %v", kcat.Inputs["metadata"])
+	}
+
+	want := map[string]string{
+		OutputBootstrapServers:         "kafka-svc.kafka-kraft.svc.cluster.local:9092",
+		OutputExternalBootstrapServers: "127.0.0.1:31090,127.0.0.1:31091,127.0.0.1:31092",
+		OutputRegistry:                 "localhost:31500",
+		OutputImage:                    testDigest,
+		OutputNamespace:                "kafka-kraft",
+		OutputClusterID:                kraft.DeriveClusterID("kafka-kraft", "test", "kafka-kraft"),
+		OutputKcatCommand:              "kubectl -n kafka-kraft exec deploy/kafka-cat -- kcat -L -b kafka-svc:9092",
+	}
+	for k, v := range want {
+		if outs[k] != v {
+			t.Errorf("output %s = %q, want %q", k, outs[k], v)
+		}
+	}
+}
+
+func TestConfigurations(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		config map[string]string
+		check  func(t *testing.T, rec *recorder, outs map[string]string)
+	}{
+		{
+			name:   "one replica is a single controller with replication factor 1",
+			config: map[string]string{"replicas": "1"},
+			check: func(t *testing.T, rec *recorder, outs map[string]string) {
+				sts := rec.one(t, tStatefulSet, "kafka")
+				if num(get(t, sts.Inputs, "spec.replicas")) != 1 {
+					t.Error("replicas != 1")
+				}
+				props := rec.one(t, tConfigMap, "kafka-config").Inputs["data"].(map[string]any)["server.properties"].(string)
+				for _, want := range []string{"offsets.topic.replication.factor=1", "transaction.state.log.replication.factor=1", "min.insync.replicas=1", "controller.quorum.voters=0@kafka-0."} {
+					if !strings.Contains(props, want+"\n") && !strings.Contains(props, want) {
+						t.Errorf("server.properties lacks %q:\n%s", want, props)
+					}
+				}
+				if len(rec.ofType(tService)) != 3 { // headless, one external, registry
+					t.Errorf("services: %v", rec.names())
+				}
+				if outs[OutputExternalBootstrapServers] != "127.0.0.1:31090" {
+					t.Errorf("external = %s", outs[OutputExternalBootstrapServers])
+				}
+			},
+		},
+		{
+			name:   "five replicas with three controllers makes two broker-only nodes",
+			config: map[string]string{"replicas": "5", "controllers": "3"},
+			check: func(t *testing.T, rec *recorder, outs map[string]string) {
+				data := rec.one(t, tConfigMap, "kafka-config").Inputs["data"].(map[string]any)
+				if !strings.Contains(data["node-2.properties"].(string), "process.roles=broker,controller") ||
+					!strings.Contains(data["node-3.properties"].(string), "process.roles=broker\n") {
+					t.Errorf("roles wrong: node-2=%q node-3=%q", data["node-2.properties"], data["node-3.properties"])
+				}
+				if strings.Contains(data["node-4.properties"].(string), "CONTROLLER://") {
+					t.Error("broker-only node must not listen as a controller")
+				}
+				if strings.Contains(data["server.properties"].(string), "3@kafka-3") {
+					t.Error("broker-only node listed as a voter")
+				}
+				if len(rec.ofType(tPV)) != 6 {
+					t.Errorf("want 5 node PVs + registry, got %v", rec.names())
+				}
+				if outs[OutputExternalBootstrapServers] != "127.0.0.1:31090,127.0.0.1:31091,127.0.0.1:31092,127.0.0.1:31093,127.0.0.1:31094" {
+					t.Errorf("external = %s", outs[OutputExternalBootstrapServers])
+				}
+			},
+		},
+		{
+			name:   "an existing registry deploys no registry and is pushed to",
+			config: map[string]string{"registry": "registry.example.com:5000"},
+			check: func(t *testing.T, rec *recorder, outs map[string]string) {
+				if len(rec.ofType("kafka-kraft:index:Registry")) != 0 || len(rec.ofType(tPV)) != 3 {
+					t.Errorf("registry deployed anyway: %v", rec.names())
+				}
+				if get(t, rec.one(t, tImage, "kafka-image").Inputs, "imageName") != "registry.example.com:5000/kafka-kraft:4.4.0" {
+					t.Error("image not pushed to the existing registry")
+				}
+				if outs[OutputRegistry] != "registry.example.com:5000" {
+					t.Errorf("registry output = %s", outs[OutputRegistry])
+				}
+			},
+		},
+		{
+			name:   "a prebuilt image skips the build",
+			config: map[string]string{"image": "example.com/kafka:4.4.0"},
+			check: func(t *testing.T, rec *recorder, outs map[string]string) {
+				if len(rec.ofType(tImage)) != 0 || len(rec.ofType("kafka-kraft:index:KafkaImage")) != 0 {
+					t.Errorf("image built anyway: %v", rec.names())
+				}
+				if get(t, rec.one(t, tStatefulSet, "kafka").Inputs, "spec.template.spec.containers.0.image") != "example.com/kafka:4.4.0" {
+					t.Error("statefulset does not run the prebuilt image")
+				}
+				if outs[OutputImage] != "example.com/kafka:4.4.0" {
+					t.Errorf("image output = %s", outs[OutputImage])
+				}
+			},
+		},
+		{
+			name:   "a storage class provisions dynamically without hostPath or root init",
+			config: map[string]string{"storageClass": "local-path", "storageSize": "5Gi"},
+			check: func(t *testing.T, rec *recorder, outs map[string]string) {
+				if len(rec.ofType(tPV)) != 0 {
+					t.Errorf("hostPath PVs created with a storage class: %v", rec.names())
+				}
+				spec := get(t, rec.one(t, tStatefulSet, "kafka").Inputs, "spec").(map[string]any)
+				if get(t, spec, "volumeClaimTemplates.0.spec.storageClassName") != "local-path" ||
+					get(t, spec, "volumeClaimTemplates.0.spec.resources.requests.storage") != "5Gi" {
+					t.Errorf("claim template = %v", get(t, spec, "volumeClaimTemplates.0"))
+				}
+				if ic, ok := get(t, spec, "template.spec").(map[string]any)["initContainers"]; ok && len(ic.([]any)) > 0 {
+					t.Error("no root init container is needed when fsGroup applies")
+				}
+				regClaim := rec.one(t, tPVC, "registry-data")
+				if get(t, regClaim.Inputs, "spec.storageClassName") != "local-path" ||
+					get(t, regClaim.Inputs, "metadata.annotations").(map[string]any)["pulumi.com/skipAwait"] != "true" {
+					t.Errorf("registry claim = %v", regClaim.Inputs)
+				}
+			},
+		},
+		{
+			name:   "kcat can be turned off",
+			config: map[string]string{"kcat": "false"},
+			check: func(t *testing.T, rec *recorder, outs map[string]string) {
+				if len(rec.ofType("kafka-kraft:index:KcatClient")) != 0 {
+					t.Error("kcat deployed anyway")
+				}
+				if outs[OutputKcatCommand] != "kcat -L -b 127.0.0.1:31090,127.0.0.1:31091,127.0.0.1:31092" {
+					t.Errorf("kcat command = %s", outs[OutputKcatCommand])
+				}
+			},
+		},
+		{
+			name:   "broker properties reach server.properties",
+			config: map[string]string{"brokerProperties": `{"log.retention.hours": 24, "auto.create.topics.enable": false}`},
+			check: func(t *testing.T, rec *recorder, outs map[string]string) {
+				props := rec.one(t, tConfigMap, "kafka-config").Inputs["data"].(map[string]any)["server.properties"].(string)
+				if !strings.Contains(props, "log.retention.hours=24\n") || !strings.Contains(props, "auto.create.topics.enable=false\n") {
+					t.Errorf("server.properties:\n%s", props)
+				}
+			},
+		},
+		{
+			name:   "growing brokers on a deployed stack is allowed",
+			config: map[string]string{"replicas": "4"},
+			check: func(t *testing.T, rec *recorder, outs map[string]string) {
+				if num(get(t, rec.one(t, tStatefulSet, "kafka").Inputs, "spec.replicas")) != 4 {
+					t.Error("replicas != 4")
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			prev := map[string]any(nil)
+			if tt.config["replicas"] == "4" {
+				prev = deployedMap(t, kraft.Defaults("kafka-kraft", "test"))
+			}
+			rec, outs, err := run(t, tt.config, prev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, rec, outs)
+		})
+	}
+}
+
+// deployedMap is the "deployed" output a previous update of c would have recorded.
+func deployedMap(t *testing.T, c kraft.Config) map[string]any {
+	t.Helper()
+	d := kraft.DeployedOf(c)
+	b, err := json.Marshal(map[string]any{
+		"replicas": d.Replicas, "controllers": d.Controllers, "clusterId": d.ClusterID, "namespace": d.Namespace,
+		"storageClass": d.StorageClass, "storageSize": d.StorageSize, "hostPath": d.HostPath,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestRejectedConfigurationsCreateNothing(t *testing.T) {
+	t.Parallel()
+	deployed := deployedMap(t, kraft.Defaults("kafka-kraft", "test"))
+	tests := []struct {
+		name     string
+		config   map[string]string
+		previous map[string]any
+		want     []string // substrings of the error
+	}{
+		{"zero replicas", map[string]string{"replicas": "0"}, nil, []string{`"replicas"`, "at least 1"}},
+		{"replicas not a number", map[string]string{"replicas": "three"}, nil, []string{`"replicas"`, "whole number"}},
+		{"even controllers", map[string]string{"replicas": "4", "controllers": "2"}, nil, []string{`"controllers"`, "odd"}},
+		{"more controllers than replicas", map[string]string{"replicas": "1", "controllers": "3"}, nil, []string{`"controllers"`, "must not exceed"}},
+		{"node port below the range", map[string]string{"externalNodePortBase": "9094"}, nil, []string{`"externalNodePortBase"`, "30000-32767"}},
+		{"node ports running past the range", map[string]string{"externalNodePortBase": "32766"}, nil, []string{`"externalNodePortBase"`, "32766-32768"}},
+		{"registry port colliding with brokers", map[string]string{"registryNodePort": "31091"}, nil, []string{`"registryNodePort"`, "collides"}},
+		{"malformed storage size", map[string]string{"storageSize": "10GB"}, nil, []string{`"storageSize"`, "1Gi"}},
+		{"managed broker property", map[string]string{"brokerProperties": `{"node.id": "7"}`}, nil, []string{`"brokerProperties.node.id"`, "managed"}},
+		{"unknown broker property", map[string]string{"brokerProperties": `{"log.retention.hourz": "7"}`}, nil, []string{`"brokerProperties.log.retention.hourz"`, "not a Kafka"}},
+		{"kcat not a boolean", map[string]string{"kcat": "yes"}, nil, []string{`"kcat"`, "true or false"}},
+		{"unknown dist source", map[string]string{"kafkaDistSource": "ftp"}, nil, []string{`"kafkaDistSource"`, `"apache"`, `"context"`}},
+		{"bad namespace", map[string]string{"namespace": "Kafka_NS"}, nil, []string{`"namespace"`, "DNS-1123"}},
+		{"changing controllers of a deployed cluster", map[string]string{"controllers": "1"}, deployed, []string{`"controllers"`, "cannot change from 3 to 1"}},
+		{"removing brokers of a deployed cluster", map[string]string{"replicas": "2", "controllers": "3"}, deployed, []string{`"controllers"`, "must not exceed"}},
+		{"shrinking to one controller-compatible size", map[string]string{"replicas": "3", "controllers": "3", "storageClass": "local-path"}, deployed, []string{`"storageClass"`, "cannot change"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rec, _, err := run(t, tt.config, tt.previous)
+			if err == nil {
+				t.Fatalf("accepted; registered %v", rec.names())
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+			for _, r := range rec.resources {
+				if r.Type != "pulumi:pulumi:Stack" && r.Type != "pulumi:pulumi:StackReference" {
+					t.Errorf("%s %q was registered before the error", r.Type, r.Name)
+				}
+			}
+		})
+	}
+}
+
+func TestScaleDownOfDeployedClusterIsRefused(t *testing.T) {
+	t.Parallel()
+	c := kraft.Defaults("kafka-kraft", "test")
+	c.Replicas = 5
+	rec, _, err := run(t, map[string]string{"replicas": "4", "controllers": "3"}, deployedMap(t, c))
+	if err == nil || !strings.Contains(err.Error(), `"replicas" cannot change from 5 to 4`) {
+		t.Fatalf("err = %v", err)
+	}
+	if len(rec.ofType(tStatefulSet)) != 0 {
+		t.Error("statefulset registered")
+	}
+}
