@@ -25,11 +25,15 @@ if ! command -v dockerd >/dev/null 2>&1 || ! command -v docker >/dev/null 2>&1; 
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null
 fi
 # A dockerd that is still starting (e.g. launched by another script a moment ago) gets a chance first:
-# two daemons on one socket would fight.
-if [ -S /var/run/docker.sock ] || pgrep -x dockerd >/dev/null 2>&1; then
+# two daemons on one socket would fight. Without pgrep, a socket is the only hint.
+dockerd_runs() {
+  if command -v pgrep >/dev/null 2>&1; then pgrep -x dockerd >/dev/null 2>&1; else [ -S /var/run/docker.sock ]; fi
+}
+if dockerd_runs; then
   log "a dockerd is present; waiting up to ${WAIT}s for it to answer"
   if wait_engine; then log "docker engine answers"; exit 0; fi
-  pgrep -x dockerd >/dev/null 2>&1 && { log "dockerd runs but does not answer; see its log"; exit 1; }
+  log "dockerd runs but does not answer within ${WAIT}s; not starting a second one"
+  exit 1
 fi
 log "starting dockerd in the background (log: $LOG)"
 mkdir -p "$(dirname "$LOG")"
