@@ -1,0 +1,812 @@
+//go:build e2e
+
+package e2e_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optremove"
+
+	"github.com/kafka-kraft/kafka-kraft/internal/deployer"
+	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
+	"github.com/kafka-kraft/kafka-kraft/internal/smoke"
+	"github.com/kafka-kraft/kafka-kraft/internal/stack"
+)
+
+// Budgets. Every wait has a deadline; together they stay well inside `go test -timeout 60m`.
+const (
+	minTestTime      = 40 * time.Minute // refuse to start with less (the default go test -timeout is 10m)
+	cleanupReserve   = 8 * time.Minute  // kept back from the test deadline for destroy in t.Cleanup
+	firstUpTimeout   = 20 * time.Minute
+	upTimeout        = 12 * time.Minute
+	podsReadyTimeout = 10 * time.Minute
+	smokeTimeout     = 3 * time.Minute
+	recoveryTimeout  = 6 * time.Minute
+	destroyTimeout   = 10 * time.Minute
+)
+
+// Topics of the host-side checks (the smoke test uses smoke.DefaultTopic).
+const (
+	kcatTopic       = "e2e-kcat"
+	durabilityTopic = "e2e-durability"
+	pullPod         = "e2e-registry-pull"
+)
+
+// TestEndToEnd deploys a throwaway stack and walks it through its life. The steps share the stack,
+// so they run in order, and a failed step ends the run (its diagnostics are dumped first); the
+// stack is destroyed in any case.
+func TestEndToEnd(t *testing.T) {
+	e := requireEnv(t)
+	ctx := testContext(t)
+	s := &suite{env: e, stackName: "e2e-" + randomHex(3)}
+	s.dir = filepath.Join(e.Artifacts, s.stackName)
+	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s.dump = dumper{ns: e.Namespace, pvPrefix: "kafka-kraft-" + s.stackName + "-", dir: s.dir}
+	t.Logf("stack %s, namespace %s, images %s / %s / %s; logs in %s", s.stackName, e.Namespace, e.Image, e.KcatImage, e.RegistryImage, s.dir)
+	t.Cleanup(func() { s.report(t) })
+
+	s.step(t, "1 throwaway stack with a local backend", func(t *testing.T) { s.open(t, ctx) })
+	t.Cleanup(func() { s.teardown(t) })
+
+	s.step(t, "2a up from nothing until all pods Ready", func(t *testing.T) { s.firstUp(t, ctx) })
+	s.step(t, "2b smoke from the host sees 3 brokers", func(t *testing.T) { s.smoke(t, ctx, 3, "3 brokers, after the first up") })
+	s.step(t, "2c kcat in the cluster lists 3 brokers and the smoke topic", func(t *testing.T) { s.kcatList(t, ctx) })
+	s.step(t, "2d a record produced by kcat in the cluster is consumed on the host", func(t *testing.T) { s.kcatToHost(t, ctx) })
+	s.step(t, "2e an image pushed to the registry from the host runs in a pod", func(t *testing.T) { s.registryPushPull(t, ctx) })
+	s.step(t, "3 a second up and a preview change nothing", func(t *testing.T) { s.noChange(t, ctx) })
+	s.step(t, "4 a deleted broker pod loses no acknowledged write", func(t *testing.T) { s.deleteBroker(t, ctx) })
+	s.step(t, "5a replicas 4 adds a broker", func(t *testing.T) { s.scaleUp(t, ctx) })
+	s.step(t, "5b unsafe changes are refused and change nothing", func(t *testing.T) { s.refusedChanges(t, ctx) })
+	s.step(t, "6 destroy leaves nothing behind", func(t *testing.T) { s.destroy(t, ctx) })
+}
+
+type suite struct {
+	env       testEnv
+	stackName string
+	dir       string
+	dump      dumper
+	st        *deployer.Stack
+	outputs   map[string]string
+	brokers   []string
+	destroyed bool
+	pushed    string
+
+	mu      sync.Mutex
+	metrics []string
+}
+
+// step runs one step as a subtest, logs its duration and, when it fails, dumps the cluster state
+// before the next step (or the teardown) changes it. A failed step ends the test.
+func (s *suite) step(t *testing.T, name string, fn func(t *testing.T)) {
+	t.Helper()
+	ok := t.Run(name, func(t *testing.T) {
+		start := time.Now()
+		t.Cleanup(func() {
+			t.Logf("TIMING %s: %s", name, time.Since(start).Round(100*time.Millisecond))
+			if t.Failed() && s.st != nil {
+				s.dump.dump(t, name)
+			}
+		})
+		fn(t)
+	})
+	if !ok {
+		t.Fatalf("step %q failed; later steps need it, so the run ends here (diagnostics above and in %s)", name, s.dir)
+	}
+}
+
+// measure records a figure for the final report and logs it.
+func (s *suite) measure(t *testing.T, name, format string, args ...any) {
+	t.Helper()
+	line := fmt.Sprintf("%-52s %s", name+":", fmt.Sprintf(format, args...))
+	s.mu.Lock()
+	s.metrics = append(s.metrics, line)
+	s.mu.Unlock()
+	t.Logf("MEASURED %s", line)
+}
+
+func (s *suite) report(t *testing.T) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.metrics) == 0 {
+		return
+	}
+	t.Logf("MEASURED summary of stack %s:\n  %s", s.stackName, strings.Join(s.metrics, "\n  "))
+}
+
+// testContext ends early enough for t.Cleanup to destroy the stack before `go test` panics.
+func testContext(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	if dl, ok := t.Deadline(); ok {
+		if time.Until(dl) < minTestTime {
+			t.Fatalf("the end-to-end run needs about 30 minutes and a reserve for cleanup; run it with `go test -timeout 60m` (the deadline is %s away)",
+				time.Until(dl).Round(time.Second))
+		}
+		cancel()
+		ctx, cancel = context.WithDeadline(context.Background(), dl.Add(-cleanupReserve))
+	}
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// progress is where the Pulumi engine's and the smoke test's progress go: a log file, and stderr
+// with -v.
+func (s *suite) progress(name string) io.Writer {
+	f, err := os.OpenFile(filepath.Join(s.dir, name), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return io.Discard
+	}
+	if testing.Verbose() {
+		return io.MultiWriter(f, os.Stderr)
+	}
+	return f
+}
+
+// --- step 1 -------------------------------------------------------------------------------------
+
+// open checks that the cluster is free for the stack (namespace, NodePorts), then creates the stack
+// the way a user would: a project folder with Pulumi.yaml, a local file backend, and config set with
+// `pulumi config set` semantics (deployer.Options.Config). The workspace lives in a temp dir, so no
+// Pulumi.<stack>.yaml appears in the repository; the Docker build context is not needed because the
+// stack uses the prebuilt image.
+func (s *suite) open(t *testing.T, ctx context.Context) {
+	ns := s.env.Namespace
+	if _, err := kubectl(ctx, "get", "namespace", ns); err == nil {
+		t.Fatalf("namespace %s exists already (another stack, or a run that could not clean up): the e2e stack deploys "+
+			"there with the default NodePorts; delete it (`kubectl delete namespace %s`) or set KAFKA_E2E_NAMESPACE", ns, ns)
+	} else if !notFound(err) {
+		t.Fatal(err)
+	}
+	used, err := kubectl(ctx, "get", "services", "-A", "-o",
+		`jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}{" "}{.spec.ports[*].nodePort}{"\n"}{end}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{strconv.Itoa(kraft.DefaultRegistryNodePort): true}
+	for i := range 4 {
+		want[strconv.Itoa(kraft.DefaultExternalNodePortBase+i)] = true
+	}
+	for _, line := range strings.Split(used, "\n") {
+		f := strings.Fields(line)
+		for _, port := range f[min(1, len(f)):] {
+			if want[port] {
+				t.Fatalf("NodePort %s, which the e2e stack needs (defaults: brokers %d+N, registry %d), is taken by service %s; remove it first",
+					port, kraft.DefaultExternalNodePortBase, kraft.DefaultRegistryNodePort, f[0])
+			}
+		}
+	}
+
+	project := t.TempDir()
+	src, err := os.ReadFile(filepath.Join(repoRoot(t), "Pulumi.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(project, "Pulumi.yaml"), src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	backend := filepath.Join(project, ".state")
+	if err := os.MkdirAll(backend, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := map[string]string{
+		kraft.KeyReplicas:      "3",
+		kraft.KeyImage:         s.env.Image,
+		kraft.KeyRegistryImage: s.env.RegistryImage,
+		kraft.KeyKcatImage:     s.env.KcatImage,
+	}
+	if ns != kraft.DefaultNamespace {
+		cfg[kraft.KeyNamespace] = ns
+	}
+	s.st, err = deployer.Open(ctx, deployer.Options{
+		WorkDir: project,
+		Stack:   s.stackName,
+		Env: map[string]string{
+			"PULUMI_BACKEND_URL":                          "file://" + backend,
+			"PULUMI_CONFIG_PASSPHRASE":                    "e2e-" + s.stackName,
+			"PULUMI_SKIP_UPDATE_CHECK":                    "true",
+			"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+			"KUBECONFIG":                                  s.env.Kubeconfig,
+		},
+		Config:   cfg,
+		Progress: s.progress("engine.log"),
+	})
+	if err != nil {
+		t.Fatalf("deployer.Open: %v", err)
+	}
+	all, err := s.st.GetAllConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("stack %s config: %v", s.stackName, all)
+}
+
+// repoRoot is the module root (tests run in tests/e2e).
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "Pulumi.yaml")); err != nil {
+		t.Fatalf("no Pulumi.yaml at the repository root %s: %v", dir, err)
+	}
+	return dir
+}
+
+// --- step 2 -------------------------------------------------------------------------------------
+
+func (s *suite) firstUp(t *testing.T, ctx context.Context) {
+	start := time.Now()
+	uctx, cancel := context.WithTimeout(ctx, firstUpTimeout)
+	defer cancel()
+	up, err := s.st.Up(uctx)
+	upTook := time.Since(start)
+	if err != nil {
+		t.Fatalf("up (after %s): %v", upTook.Round(time.Second), err)
+	}
+	t.Logf("up: %s in %s", changeSummary(up.Summary.ResourceChanges), upTook.Round(100*time.Millisecond))
+	if err := waitPodsReady(ctx, s.env.Namespace, podsReadyTimeout); err != nil {
+		t.Fatal(err)
+	}
+	ready := time.Since(start)
+	s.measure(t, "up from nothing to all pods Ready", "%s (the up itself %s)", ready.Round(100*time.Millisecond), upTook.Round(100*time.Millisecond))
+	s.setOutputs(t, up.Outputs)
+
+	if got := s.outputs[stack.OutputNamespace]; got != s.env.Namespace {
+		t.Errorf("output %s = %q, want %q", stack.OutputNamespace, got, s.env.Namespace)
+	}
+	if want := "127.0.0.1:31090,127.0.0.1:31091,127.0.0.1:31092"; s.outputs[stack.OutputExternalBootstrapServers] != want {
+		t.Errorf("output %s = %q, want %q (default NodePorts)", stack.OutputExternalBootstrapServers, s.outputs[stack.OutputExternalBootstrapServers], want)
+	}
+	if got := s.outputs[stack.OutputImage]; got != s.env.Image {
+		t.Errorf("output %s = %q, want the configured image %q", stack.OutputImage, got, s.env.Image)
+	}
+	ready3, err := kubectl(ctx, "-n", s.env.Namespace, "get", "statefulset", kraft.StatefulSetName, "-o", "jsonpath={.status.readyReplicas}")
+	if err != nil || strings.TrimSpace(ready3) != "3" {
+		t.Errorf("statefulset %s readyReplicas = %q (%v), want 3", kraft.StatefulSetName, ready3, err)
+	}
+}
+
+func (s *suite) setOutputs(t *testing.T, out auto.OutputMap) {
+	t.Helper()
+	s.outputs = deployer.StringOutputs(out)
+	brokers, err := smoke.ParseBrokers(s.outputs[stack.OutputExternalBootstrapServers])
+	if err != nil {
+		t.Fatalf("output %s: %v (outputs: %v)", stack.OutputExternalBootstrapServers, err, s.outputs)
+	}
+	s.brokers = brokers
+}
+
+// smoke runs the kafka-go smoke test from the host against the external bootstrap addresses.
+func (s *suite) smoke(t *testing.T, ctx context.Context, brokers int, label string) {
+	t.Helper()
+	res, err := smoke.Run(ctx, smoke.Config{
+		Brokers:         s.brokers,
+		ExpectedBrokers: brokers,
+		Timeout:         smokeTimeout,
+		Progress:        s.progress("smoke.log"),
+	})
+	if err != nil {
+		t.Fatalf("smoke against %v: %v", s.brokers, err)
+	}
+	var b strings.Builder
+	if err := res.WriteSummary(&b); err != nil {
+		t.Fatal(err)
+	}
+	t.Log(b.String())
+	if res.Brokers != brokers {
+		t.Errorf("smoke saw %d brokers, want %d", res.Brokers, brokers)
+	}
+	s.measure(t, "smoke throughput ("+label+")",
+		"produce %.0f msg/s = %.2f MiB/s (%d x %d B, acks=all, p99 %s), consume %.0f msg/s = %.2f MiB/s",
+		res.ProduceMsgsPerSec, res.ProduceMBPerSec, res.Messages, res.MessageSize,
+		res.ProduceLatencyP99.Round(100*time.Microsecond), res.ConsumeMsgsPerSec, res.ConsumeMBPerSec)
+}
+
+var (
+	kcatBrokers = regexp.MustCompile(`(?m)^\s*(\d+) brokers:`)
+	kcatBroker  = regexp.MustCompile(`(?m)^\s*broker (\d+) at (\S+)`)
+)
+
+// kcatList runs what the README tells users to run: kcat -L inside the cluster.
+func (s *suite) kcatList(t *testing.T, ctx context.Context) {
+	var out string
+	err := eventually(ctx, time.Minute, 2*time.Second, "kcat -L lists 3 brokers and the smoke topic", func(ctx context.Context) error {
+		var err error
+		out, err = kubectl(ctx, "-n", s.env.Namespace, "exec", "deploy/"+kraft.KcatName, "--",
+			"kcat", "-L", "-b", fmt.Sprintf("%s:%d", kraft.HeadlessServiceName, kraft.InternalPort))
+		if err != nil {
+			return err
+		}
+		m := kcatBrokers.FindStringSubmatch(out)
+		if m == nil || m[1] != "3" || len(kcatBroker.FindAllString(out, -1)) != 3 {
+			return fmt.Errorf("want 3 brokers, got:\n%s", out)
+		}
+		if !strings.Contains(out, `topic "`+smoke.DefaultTopic+`"`) {
+			return fmt.Errorf("topic %q not listed:\n%s", smoke.DefaultTopic, out)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("kcat -L:\n%s", out)
+	for i, m := range kcatBroker.FindAllStringSubmatch(out, -1) {
+		if want := fmt.Sprintf("%s:%d", kraft.PodHost(mustAtoi(t, m[1]), s.env.Namespace, kraft.DefaultClusterDomain), kraft.InternalPort); m[2] != want {
+			t.Errorf("broker %d advertises %s inside the cluster, want %s", i, m[2], want)
+		}
+	}
+}
+
+func mustAtoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// kcatToHost produces with kcat inside the cluster (INTERNAL listener) and consumes with kafka-go
+// on the host (EXTERNAL listener through the NodePorts).
+func (s *suite) kcatToHost(t *testing.T, ctx context.Context) {
+	if err := createTopic(ctx, s.brokers, kcatTopic, 1, 3); err != nil {
+		t.Fatal(err)
+	}
+	msg := fmt.Sprintf("hello from kcat in %s at %s", s.stackName, time.Now().UTC().Format(time.RFC3339Nano))
+	script := `printf '%s\n' "$1" | kcat -P -b "$2" -t "$3" -p 0 -X acks=all`
+	start := time.Now()
+	if _, err := kubectl(ctx, "-n", s.env.Namespace, "exec", "deploy/"+kraft.KcatName, "--", "sh", "-c", script, "sh",
+		msg, fmt.Sprintf("%s:%d", kraft.HeadlessServiceName, kraft.InternalPort), kcatTopic); err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	m, err := readUntil(rctx, s.brokers, kcatTopic, 0, func(v []byte) bool { return string(v) == msg })
+	if err != nil {
+		t.Fatalf("the record kcat produced (%q) was not consumed on the host: %v", msg, err)
+	}
+	t.Logf("consumed on the host at offset %d, %s after kcat started: %q", m.Offset, time.Since(start).Round(time.Millisecond), m.Value)
+}
+
+// registryPushPull pushes a small image from the host to the Registry component (its NodePort) and
+// runs a pod from it, so the kubelet must pull it back from the registry.
+func (s *suite) registryPushPull(t *testing.T, ctx context.Context) {
+	reg := s.outputs[stack.OutputRegistry]
+	if reg == "" {
+		t.Fatalf("no %s output (outputs: %v)", stack.OutputRegistry, s.outputs)
+	}
+	ref := fmt.Sprintf("%s/kafka-kraft-e2e/push:%s", reg, s.stackName)
+	if _, err := run(ctx, time.Minute, "", "docker", "tag", s.env.PushImage, ref); err != nil {
+		t.Fatal(err)
+	}
+	s.pushed = ref
+	start := time.Now()
+	err := eventually(ctx, 3*time.Minute, 5*time.Second, "docker push "+ref, func(ctx context.Context) error {
+		_, err := run(ctx, 2*time.Minute, "", "docker", "push", ref)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pushed := time.Since(start)
+	ns := s.env.Namespace
+	if _, err := kubectl(ctx, "-n", ns, "run", pullPod, "--image="+ref, "--image-pull-policy=Always", "--restart=Never",
+		"--command", "--", "sleep", "3600"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := kubectl(context.Background(), "-n", ns, "delete", "pod", pullPod, "--grace-period=0", "--force",
+			"--ignore-not-found", "--wait=true", "--timeout=60s"); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
+	if _, err := kubectl(ctx, "-n", ns, "wait", "--for=condition=Ready", "pod/"+pullPod, "--timeout=3m"); err != nil {
+		t.Fatalf("a pod running %s (pulled from the in-cluster registry) did not become Ready: %v", ref, err)
+	}
+	imageID, _ := kubectl(ctx, "-n", ns, "get", "pod", pullPod, "-o", "jsonpath={.status.containerStatuses[0].imageID}")
+	t.Logf("pushed %s as %s in %s; pod %s Running after %s, imageID %s", s.env.PushImage, ref,
+		pushed.Round(100*time.Millisecond), pullPod, time.Since(start).Round(100*time.Millisecond), imageID)
+}
+
+// --- step 3 -------------------------------------------------------------------------------------
+
+// noChange proves idempotency: a second up updates nothing and a preview plans nothing.
+func (s *suite) noChange(t *testing.T, ctx context.Context) {
+	start := time.Now()
+	uctx, cancel := context.WithTimeout(ctx, upTimeout)
+	defer cancel()
+	up, err := s.st.Up(uctx)
+	took := time.Since(start)
+	if err != nil {
+		t.Fatalf("second up: %v", err)
+	}
+	s.measure(t, "no-change up", "%s (%s)", took.Round(100*time.Millisecond), changeSummary(up.Summary.ResourceChanges))
+	if n := changes(up.Summary.ResourceChanges); n != 0 {
+		t.Errorf("the second up changed %d resources (%s); it must change none:\n%s", n, changeSummary(up.Summary.ResourceChanges), up.StdOut)
+	}
+	if !reflect.DeepEqual(deployer.StringOutputs(up.Outputs), s.outputs) {
+		t.Errorf("outputs changed on the second up:\nbefore %v\nafter  %v", s.outputs, deployer.StringOutputs(up.Outputs))
+	}
+	s.expectNoPreviewChanges(t, ctx)
+}
+
+func (s *suite) expectNoPreviewChanges(t *testing.T, ctx context.Context) {
+	t.Helper()
+	pctx, cancel := context.WithTimeout(ctx, upTimeout)
+	defer cancel()
+	p, err := s.st.Preview(pctx)
+	if err != nil {
+		t.Fatalf("preview: %v", err)
+	}
+	if n := deployer.Changes(p); n != 0 {
+		// Show what Pulumi wants to change, property by property.
+		d, derr := s.st.Stack.Preview(pctx, optpreview.Diff())
+		t.Errorf("preview plans %d changes (%v), want none:\n%s%v", n, p.ChangeSummary, d.StdOut, derr)
+	}
+}
+
+// changes counts the non-"same" entries of an update summary.
+func changes(rc *map[string]int) int {
+	if rc == nil {
+		return 0
+	}
+	n := 0
+	for op, c := range *rc {
+		if op != "same" {
+			n += c
+		}
+	}
+	return n
+}
+
+func changeSummary(rc *map[string]int) string {
+	if rc == nil {
+		return "no summary"
+	}
+	var parts []string
+	for op, c := range *rc {
+		parts = append(parts, fmt.Sprintf("%s %d", op, c))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
+}
+
+// --- step 4 -------------------------------------------------------------------------------------
+
+// deleteBroker deletes the pod leading partition 0 of a topic while a producer with acks=all writes
+// to it, waits for the StatefulSet to bring the pod back, and reads every acknowledged record back.
+func (s *suite) deleteBroker(t *testing.T, ctx context.Context) {
+	ns := s.env.Namespace
+	if err := createTopic(ctx, s.brokers, durabilityTopic, 3, 3); err != nil {
+		t.Fatal(err)
+	}
+	p := startAckProducer(ctx, s.brokers, durabilityTopic, s.stackName)
+	var once sync.Once
+	finish := func() {
+		once.Do(func() {
+			if err := p.finish(); err != nil {
+				t.Logf("closing the producer: %v", err)
+			}
+		})
+	}
+	defer finish()
+	if err := eventually(ctx, time.Minute, 200*time.Millisecond, "300 acknowledged records before the pod is deleted", func(context.Context) error {
+		if a, f, last := p.counts(); a < 300 {
+			return fmt.Errorf("%d acknowledged, %d failed (last error %v)", a, f, last)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	leader, err := leaderOf(ctx, s.brokers, durabilityTopic, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := kraft.PodName(leader)
+	oldUID, err := kubectl(ctx, "-n", ns, "get", "pod", pod, "-o", "jsonpath={.metadata.uid}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ackedBefore, _, _ := p.counts()
+	deleted := time.Now()
+	if _, err := kubectl(ctx, "-n", ns, "delete", "pod", pod, "--wait=false"); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("deleted %s (leader of %s/0) after %d acknowledged records", pod, durabilityTopic, ackedBefore)
+	err = eventually(ctx, recoveryTimeout, time.Second, pod+" replaced and Ready", func(ctx context.Context) error {
+		out, err := kubectl(ctx, "-n", ns, "get", "pod", pod, "-o",
+			`jsonpath={.metadata.uid} {.status.conditions[?(@.type=="Ready")].status}`)
+		if err != nil {
+			return err
+		}
+		f := strings.Fields(out)
+		if len(f) != 2 || f[0] == oldUID || f[1] != "True" {
+			return fmt.Errorf("pod %s: %q (old uid %s)", pod, out, oldUID)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recovered := time.Now()
+	recovery := recovered.Sub(deleted)
+	during := p.ackedBetween(deleted, recovered)
+	s.measure(t, "recovery of a deleted broker pod", "%s (delete %s -> new pod Ready; %d records acknowledged meanwhile)",
+		recovery.Round(100*time.Millisecond), pod, during)
+
+	// Keep producing against the recovered cluster, so the read-back covers writes on both sides.
+	if err := eventually(ctx, 2*time.Minute, 200*time.Millisecond, "300 acknowledged records after recovery", func(context.Context) error {
+		if n := p.ackedBetween(recovered, time.Now().Add(time.Hour)); n < 300 {
+			return fmt.Errorf("%d acknowledged since recovery", n)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	finish()
+	acked, failed, lastErr := p.counts()
+	t.Logf("producer: %d records acknowledged, %d writes failed (retries allowed; last error: %v), longest gap between acknowledgements %s",
+		acked, failed, lastErr, p.longestGap().Round(time.Millisecond))
+
+	rctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	records, err := readAll(rctx, s.brokers, durabilityTopic, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if missing := p.missing(records); len(missing) > 0 {
+		t.Fatalf("%d of %d acknowledged records are lost (read back %d records); first: %v",
+			len(missing), acked, len(records), missing[:min(20, len(missing))])
+	}
+	t.Logf("all %d acknowledged records read back (%d records in the topic, duplicates from retries allowed)", acked, len(records))
+	s.smoke(t, ctx, 3, "3 brokers, after the pod deletion")
+}
+
+// --- step 5 -------------------------------------------------------------------------------------
+
+// scaleUp sets replicas 4 as `pulumi config set replicas 4` would: a broker-only node joins and the
+// existing nodes keep running (their configuration does not change).
+func (s *suite) scaleUp(t *testing.T, ctx context.Context) {
+	ns := s.env.Namespace
+	before := s.podUIDs(t, ctx)
+	if err := s.st.SetConfig(ctx, kraft.KeyReplicas, auto.ConfigValue{Value: "4"}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	uctx, cancel := context.WithTimeout(ctx, upTimeout)
+	defer cancel()
+	up, err := s.st.Up(uctx)
+	if err != nil {
+		t.Fatalf("up with replicas 4: %v", err)
+	}
+	if err := waitPodsReady(ctx, ns, podsReadyTimeout); err != nil {
+		t.Fatal(err)
+	}
+	s.measure(t, "scale 3 -> 4 brokers (up until all pods Ready)", "%s (%s)", time.Since(start).Round(100*time.Millisecond), changeSummary(up.Summary.ResourceChanges))
+	s.setOutputs(t, up.Outputs)
+	if len(s.brokers) != 4 {
+		t.Fatalf("output %s lists %d brokers, want 4: %v", stack.OutputExternalBootstrapServers, len(s.brokers), s.brokers)
+	}
+	after := s.podUIDs(t, ctx)
+	for pod, uid := range before {
+		if strings.HasPrefix(pod, kraft.StatefulSetName+"-") && after[pod] != uid {
+			t.Errorf("%s was restarted by the scale-up (uid %s -> %s); adding a broker must not touch the others", pod, uid, after[pod])
+		}
+	}
+	s.smoke(t, ctx, 4, "4 brokers, after scale-up")
+}
+
+// refusedChanges sets what the program must refuse on a running cluster and checks that `up`
+// fails naming the setting, and that nothing in the cluster or the stack changed.
+func (s *suite) refusedChanges(t *testing.T, ctx context.Context) {
+	ns := s.env.Namespace
+	uids := s.podUIDs(t, ctx)
+	gen, err := kubectl(ctx, "-n", ns, "get", "statefulset", kraft.StatefulSetName, "-o", "jsonpath={.metadata.generation} {.spec.replicas}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	outputs, err := s.st.Outputs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		key, value, restore string // restore "" = remove the key
+	}{
+		{kraft.KeyControllers, "5", ""},
+		{kraft.KeyReplicas, "3", "4"},
+	}
+	for _, c := range cases {
+		if err := s.st.SetConfig(ctx, c.key, auto.ConfigValue{Value: c.value}); err != nil {
+			t.Fatal(err)
+		}
+		uctx, cancel := context.WithTimeout(ctx, upTimeout)
+		_, err := s.st.Up(uctx)
+		cancel()
+		switch {
+		case err == nil:
+			t.Errorf("up with %s=%s succeeded; the program must refuse it on a deployed cluster", c.key, c.value)
+		case !strings.Contains(err.Error(), `"`+c.key+`"`):
+			t.Errorf("up with %s=%s failed, but the error does not name %q:\n%v", c.key, c.value, c.key, err)
+		default:
+			t.Logf("up with %s=%s refused as expected: %s", c.key, c.value, refusal(err))
+		}
+		if c.restore == "" {
+			err = s.st.RemoveConfig(ctx, c.key)
+		} else {
+			err = s.st.SetConfig(ctx, c.key, auto.ConfigValue{Value: c.restore})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	if got := s.podUIDs(t, ctx); !reflect.DeepEqual(got, uids) {
+		t.Errorf("pods changed after refused updates:\nbefore %v\nafter  %v", uids, got)
+	}
+	if got, err := kubectl(ctx, "-n", ns, "get", "statefulset", kraft.StatefulSetName, "-o", "jsonpath={.metadata.generation} {.spec.replicas}"); err != nil || got != gen {
+		t.Errorf("statefulset generation/replicas changed after refused updates: %q -> %q (%v)", gen, got, err)
+	}
+	// The refusals depend on the recorded deployment: a failed update must not lose it.
+	after, err := s.st.Outputs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(deployer.StringOutputs(after), deployer.StringOutputs(outputs)) {
+		t.Errorf("stack outputs changed after refused updates:\nbefore %v\nafter  %v", deployer.StringOutputs(outputs), deployer.StringOutputs(after))
+	}
+	s.expectNoPreviewChanges(t, ctx)
+}
+
+// refusal is the program's message from a failed up's error (the CLI output around it is long).
+func refusal(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, "unsafe change refused"); i >= 0 {
+		msg = msg[i:]
+	}
+	if i := strings.Index(msg, "\n\n"); i >= 0 && i < 2000 {
+		msg = msg[:i]
+	}
+	return msg
+}
+
+// podUIDs maps pod names of the namespace to their uids.
+func (s *suite) podUIDs(t *testing.T, ctx context.Context) map[string]string {
+	t.Helper()
+	out, err := kubectl(ctx, "-n", s.env.Namespace, "get", "pods", "-o",
+		`jsonpath={range .items[*]}{.metadata.name}{" "}{.metadata.uid}{"\n"}{end}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if f := strings.Fields(line); len(f) == 2 {
+			m[f[0]] = f[1]
+		}
+	}
+	return m
+}
+
+// --- step 6 -------------------------------------------------------------------------------------
+
+func (s *suite) destroy(t *testing.T, ctx context.Context) {
+	start := time.Now()
+	dctx, cancel := context.WithTimeout(ctx, destroyTimeout)
+	defer cancel()
+	res, err := s.st.Destroy(dctx)
+	if err != nil {
+		t.Fatalf("destroy: %v", err)
+	}
+	took := time.Since(start)
+	s.destroyed = true
+	s.measure(t, "destroy", "%s (%s)", took.Round(100*time.Millisecond), changeSummary(res.Summary.ResourceChanges))
+	s.expectNothingLeft(t, ctx)
+
+	ws := s.st.Workspace()
+	if err := ws.RemoveStack(ctx, s.stackName); err != nil {
+		t.Fatalf("removing stack %s from the backend: %v", s.stackName, err)
+	}
+	stacks, err := ws.ListStacks(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range stacks {
+		if st.Name == s.stackName || strings.HasSuffix(st.Name, "/"+s.stackName) {
+			t.Errorf("stack %s is still in the backend after `stack rm`", st.Name)
+		}
+	}
+	s.st = nil
+}
+
+// expectNothingLeft checks that the namespace and the stack's PersistentVolumes are gone.
+func (s *suite) expectNothingLeft(t *testing.T, ctx context.Context) {
+	t.Helper()
+	ns := s.env.Namespace
+	err := eventually(ctx, 3*time.Minute, 2*time.Second, "namespace "+ns+" gone", func(ctx context.Context) error {
+		out, err := kubectl(ctx, "get", "namespace", ns, "-o", "jsonpath={.status.phase}")
+		if notFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("namespace %s is %s", ns, out)
+	})
+	if err != nil {
+		t.Error(err)
+	}
+	if pvs := s.dump.persistentVolumes(ctx); len(pvs) > 0 {
+		t.Errorf("PersistentVolumes of the stack left after destroy: %v", pvs)
+	}
+}
+
+// teardown runs after every step, passed or failed: it destroys what is left (falling back to
+// kubectl when destroy fails), removes the stack, the pushed image tag and, on k8s-local, the
+// hostPath data directories (the PVs keep them by design: reclaim policy Retain).
+func (s *suite) teardown(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupReserve-time.Minute)
+	defer cancel()
+	if s.pushed != "" {
+		if _, err := run(ctx, time.Minute, "", "docker", "image", "rm", s.pushed); err != nil {
+			t.Logf("cleanup: %v", err)
+		}
+	}
+	if s.st != nil {
+		if !s.destroyed {
+			t.Logf("cleanup: destroying stack %s", s.stackName)
+			if _, err := s.st.Destroy(ctx); err != nil {
+				t.Errorf("cleanup: destroy failed, deleting namespace %s and the stack's PVs with kubectl: %v", s.env.Namespace, err)
+				s.forceDelete(t, ctx)
+			}
+		}
+		if err := s.st.Workspace().RemoveStack(ctx, s.stackName, optremove.Force()); err != nil {
+			t.Logf("cleanup: removing stack %s: %v", s.stackName, err)
+		}
+	}
+	if s.env.Cluster == "k8s-local" {
+		dir := filepath.Join(kraft.DefaultStorageHostPath, s.stackName)
+		if _, err := os.Stat(dir); err == nil {
+			if err := os.RemoveAll(dir); err != nil {
+				t.Logf("cleanup: %v", err)
+			}
+		}
+	}
+}
+
+func (s *suite) forceDelete(t *testing.T, ctx context.Context) {
+	if _, err := kubectl(ctx, "delete", "namespace", s.env.Namespace, "--ignore-not-found", "--wait=true", "--timeout=4m"); err != nil {
+		t.Errorf("cleanup: %v", err)
+	}
+	if pvs := s.dump.persistentVolumes(ctx); len(pvs) > 0 {
+		if _, err := kubectl(ctx, append([]string{"delete", "pv", "--wait=true", "--timeout=2m"}, pvs...)...); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	}
+}
