@@ -1,14 +1,13 @@
 package kraftcluster
 
 import (
-	"fmt"
-
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
+	"github.com/kafka-kraft/kafka-kraft/internal/volume"
 )
 
 // StatefulSetSpec builds the StatefulSet spec. Kept apart from New so the shape of the pods reads in
@@ -22,25 +21,7 @@ func StatefulSetSpec(c kraft.Config, rendered kraft.Rendered, image pulumi.Strin
 
 	var initContainers corev1.ContainerArray
 	if c.Storage.Class == "" {
-		// The kubelet creates hostPath directories as root and fsGroup does not apply to hostPath
-		// volumes, so a short root init container hands the directory to the Kafka user. It changes
-		// ownership only when it is wrong, so restarts of a large data directory stay fast.
-		initContainers = corev1.ContainerArray{&corev1.ContainerArgs{
-			Name:    pulumi.String("data-permissions"),
-			Image:   image,
-			Command: pulumi.StringArray{pulumi.String("/bin/sh"), pulumi.String("-c"), pulumi.String(DataPermissionsScript)},
-			SecurityContext: &corev1.SecurityContextArgs{
-				RunAsUser:    pulumi.Int(0),
-				RunAsNonRoot: pulumi.Bool(false),
-				Capabilities: &corev1.CapabilitiesArgs{
-					Drop: pulumi.StringArray{pulumi.String("ALL")},
-					Add:  pulumi.StringArray{pulumi.String("CHOWN"), pulumi.String("DAC_OVERRIDE"), pulumi.String("FOWNER")},
-				},
-			},
-			VolumeMounts: corev1.VolumeMountArray{&corev1.VolumeMountArgs{
-				Name: pulumi.String(kraft.DataClaimName), MountPath: pulumi.String(kraft.DataMountPath),
-			}},
-		}}
+		initContainers = corev1.ContainerArray{volume.PermissionsInitContainer(image, kraft.DataClaimName, kraft.DataMountPath, kraft.KafkaUID)}
 	}
 
 	return &appsv1.StatefulSetSpecArgs{
@@ -132,8 +113,3 @@ func StatefulSetSpec(c kraft.Config, rendered kraft.Rendered, image pulumi.Strin
 		}},
 	}
 }
-
-// DataPermissionsScript gives the data directory to the Kafka user when it is not already theirs.
-var DataPermissionsScript = fmt.Sprintf(
-	`d=%[1]s; if [ "$(stat -c %%u:%%g "$d")" != "%[2]d:%[2]d" ]; then chown -R %[2]d:%[2]d "$d"; fi; chmod 0750 "$d"`,
-	kraft.DataMountPath, kraft.KafkaUID)

@@ -61,6 +61,11 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, fmt.Errorf("registry storage: %w", err)
 	}
 
+	uid := pulumi.Int(kraft.KafkaUID)
+	var initContainers corev1.ContainerArray
+	if c.Storage.Class == "" {
+		initContainers = corev1.ContainerArray{volume.PermissionsInitContainer(pulumi.String(c.Registry.Image), "data", "/var/lib/registry", kraft.KafkaUID)}
+	}
 	if _, err := appsv1.NewDeployment(ctx, name, &appsv1.DeploymentArgs{
 		Metadata: &metav1.ObjectMetaArgs{
 			Name:      pulumi.String(kraft.RegistryName),
@@ -75,6 +80,12 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			Template: &corev1.PodTemplateSpecArgs{
 				Metadata: &metav1.ObjectMetaArgs{Labels: pulumi.ToStringMap(labels)},
 				Spec: &corev1.PodSpecArgs{
+					// Non-root like the Kafka pods; the official registry image needs nothing root does.
+					SecurityContext: &corev1.PodSecurityContextArgs{
+						RunAsNonRoot: pulumi.Bool(true), RunAsUser: uid, RunAsGroup: uid, FsGroup: uid,
+						FsGroupChangePolicy: pulumi.String("OnRootMismatch"),
+					},
+					InitContainers: initContainers,
 					Containers: corev1.ContainerArray{&corev1.ContainerArgs{
 						Name:  pulumi.String("registry"),
 						Image: pulumi.String(c.Registry.Image),

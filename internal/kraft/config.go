@@ -19,8 +19,11 @@ const (
 	RegistryName = "registry"
 	// ConfigMountPath is where the rendered properties are mounted (KAFKA_CONFIG_DIR).
 	ConfigMountPath = "/etc/kafka-kraft"
-	// DataMountPath is where each node's storage is mounted; it is also log.dirs.
+	// DataMountPath is where each node's storage is mounted.
 	DataMountPath = "/var/lib/kafka/data"
+	// LogDir is log.dirs: a directory inside the mount, not the mount itself, because a freshly
+	// formatted ext4 volume holds lost+found and Kafka refuses a log dir with a non-partition entry.
+	LogDir = DataMountPath + "/kafka-logs"
 	// DataClaimName is the volumeClaimTemplate name: PVCs are data-kafka-<ordinal>.
 	DataClaimName = "data"
 

@@ -54,7 +54,7 @@ func SharedProperties(c Config) map[string]string {
 		"controller.quorum.voters":                 QuorumVoters(c),
 		"inter.broker.listener.name":               "INTERNAL",
 		"listener.security.protocol.map":           "CONTROLLER:PLAINTEXT,INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT",
-		"log.dirs":                                 DataMountPath,
+		"log.dirs":                                 LogDir,
 		"default.replication.factor":               itoa(rf),
 		"min.insync.replicas":                      itoa(isr),
 		"offsets.topic.replication.factor":         itoa(rf),

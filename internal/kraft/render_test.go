@@ -243,7 +243,7 @@ func TestRenderedProperties(t *testing.T) {
 				"transaction.state.log.replication.factor": "1",
 				"transaction.state.log.min.isr":            "1",
 				"controller.quorum.voters":                 "0@kafka-0.kafka-svc.kafka-kraft.svc.cluster.local:9093",
-				"log.dirs":                                 DataMountPath,
+				"log.dirs":                                 LogDir,
 			},
 		},
 		{

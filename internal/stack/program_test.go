@@ -286,6 +286,10 @@ func TestDefaultsDeployTheOriginalTopology(t *testing.T) {
 	if get(t, regDeploy.Inputs, "spec.template.spec.containers.0.image") != kraft.DefaultRegistryImage {
 		t.Errorf("registry image = %v", get(t, regDeploy.Inputs, "spec.template.spec.containers.0.image"))
 	}
+	if num(get(t, regDeploy.Inputs, "spec.template.spec.securityContext.runAsUser")) != kraft.KafkaUID ||
+		!strings.Contains(fmt.Sprint(get(t, regDeploy.Inputs, "spec.template.spec.initContainers.0.command")), "chown") {
+		t.Errorf("registry must run non-root with its hostPath directory handed over: %v", get(t, regDeploy.Inputs, "spec.template.spec"))
+	}
 	img := rec.one(t, tImage, "kafka-image")
 	if get(t, img.Inputs, "imageName") != "localhost:31500/kafka-kraft:4.4.0" || get(t, img.Inputs, "build.args.KAFKA_DIST_SOURCE") != "apache" ||
 		get(t, img.Inputs, "build.context") != "./docker" {

@@ -4,6 +4,8 @@
 package volume
 
 import (
+	"fmt"
+
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -82,4 +84,30 @@ func Claim(ctx *pulumi.Context, name string, args ClaimArgs, opts ...pulumi.Reso
 		},
 		Spec: spec,
 	}, claimOpts...)
+}
+
+// PermissionsScript gives a mounted directory to uid:uid when it is not already theirs. It changes
+// ownership only when it is wrong, so restarts with a large data directory stay fast.
+func PermissionsScript(dir string, uid int) string {
+	return fmt.Sprintf(`d=%[1]s; if [ "$(stat -c %%u:%%g "$d")" != "%[2]d:%[2]d" ]; then chown -R %[2]d:%[2]d "$d"; fi; chmod 0750 "$d"`, dir, uid)
+}
+
+// PermissionsInitContainer is a short root init container that runs PermissionsScript. It is needed
+// for hostPath volumes only: the kubelet creates their directories as root and fsGroup does not
+// apply to them. It keeps just the capabilities chown needs.
+func PermissionsInitContainer(image pulumi.StringInput, volumeName, dir string, uid int) *corev1.ContainerArgs {
+	return &corev1.ContainerArgs{
+		Name:    pulumi.String("data-permissions"),
+		Image:   image,
+		Command: pulumi.StringArray{pulumi.String("/bin/sh"), pulumi.String("-c"), pulumi.String(PermissionsScript(dir, uid))},
+		SecurityContext: &corev1.SecurityContextArgs{
+			RunAsUser:    pulumi.Int(0),
+			RunAsNonRoot: pulumi.Bool(false),
+			Capabilities: &corev1.CapabilitiesArgs{
+				Drop: pulumi.StringArray{pulumi.String("ALL")},
+				Add:  pulumi.StringArray{pulumi.String("CHOWN"), pulumi.String("DAC_OVERRIDE"), pulumi.String("FOWNER")},
+			},
+		},
+		VolumeMounts: corev1.VolumeMountArray{&corev1.VolumeMountArgs{Name: pulumi.String(volumeName), MountPath: pulumi.String(dir)}},
+	}
 }

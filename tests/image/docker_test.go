@@ -283,7 +283,7 @@ func (c *cluster) readDataFile(ordinal int, name string) string {
 	c.t.Helper()
 	return mustDocker(c.t, time.Minute, "run", "--rm", "--label", testLabel, "--network", "none",
 		"--entrypoint", "cat", "-v", c.volume(ordinal)+":"+kraft.DataMountPath+":ro",
-		c.image, kraft.DataMountPath+"/"+name)
+		c.image, kraft.LogDir+"/"+name)
 }
 
 // kcat runs the kcat image on the cluster's network, as the kcat Deployment runs in the

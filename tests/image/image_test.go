@@ -148,7 +148,7 @@ func TestThreeNodeQuorum(t *testing.T) {
 		if code == 0 {
 			t.Errorf("container with cluster id %s on data of %s exited 0; logs:\n%s", other, id, logs)
 		}
-		for _, want := range []string{id, other, kraft.DataMountPath} {
+		for _, want := range []string{id, other, kraft.LogDir} {
 			if !strings.Contains(logs, want) {
 				t.Errorf("refusal message does not name %q; logs:\n%s", want, logs)
 			}

@@ -1,0 +1,84 @@
+# kafka-kraft: Apache Kafka in KRaft mode on Kubernetes, as a Pulumi program in Go.
+# `make help` lists the targets. The two that matter on a fresh machine: `make deploy` and `make test`.
+
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+STACK ?=
+GO ?= go
+# Tier time limits: generous ceilings, not performance assertions (benchmarks measure speed).
+IMAGE_TIMEOUT ?= 40m
+E2E_TIMEOUT ?= 60m
+
+export GOFLAGS ?= -mod=readonly
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+##@ Use
+.PHONY: deploy
+deploy: ## Deploy (pulumi up) the stack STACK (default dev; "local" on offline machines), installing what is missing
+	STACK=$(STACK) scripts/deploy.sh up
+
+.PHONY: preview
+preview: ## Show what `make deploy` would change
+	STACK=$(STACK) scripts/deploy.sh preview
+
+.PHONY: outputs
+outputs: ## Print the stack outputs (bootstrap addresses, image, cluster id, kcat command)
+	STACK=$(STACK) scripts/deploy.sh outputs
+
+.PHONY: smoke
+smoke: ## Smoke test and benchmark the deployed cluster (BROKERS=host:port,... or the stack output)
+	$(GO) run ./cmd/smoke $(if $(BROKERS),-brokers $(BROKERS),-stack $(or $(STACK),dev)) $(SMOKE_FLAGS)
+
+.PHONY: destroy
+destroy: ## Tear the stack down (pulumi destroy); hostPath data stays on the nodes
+	STACK=$(STACK) scripts/deploy.sh destroy
+
+##@ Test
+.PHONY: test
+test: unit image-test e2e ## Every tier: unit (pure + mock + kfake), image (real Kafka in Docker), e2e (real Kubernetes)
+
+.PHONY: unit
+unit: fmt-check vet ## Pure, mock and kfake tiers (no Docker, no cluster; well under a minute)
+	$(GO) test -count=1 ./...
+
+.PHONY: image-test
+image-test: ## Image tier: builds the Kafka image offline and runs real 3-node and 1-node KRaft clusters in Docker
+	scripts/install-docker.sh
+	$(GO) test -tags image -count=1 -timeout $(IMAGE_TIMEOUT) -v ./tests/image/ 2>&1 | scripts/tier-log.sh image
+
+.PHONY: e2e
+e2e: ## End-to-end tier: deploys the program to a real Kubernetes (KUBECONFIG, else a local one) and tears it down
+	eval "$$(scripts/e2e-setup.sh)" && $(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) -v ./tests/e2e/ 2>&1 | scripts/tier-log.sh e2e
+
+.PHONY: bench
+bench: ## Benchmarks (smoke test against kfake; rendering)
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+
+##@ Build
+.PHONY: images
+images: ## Build the Kafka, kcat and registry images offline with the docker CLI
+	scripts/build-images.sh
+
+.PHONY: build
+build: ## Compile everything, test tiers included
+	$(GO) build ./...
+	$(GO) vet -tags image,e2e ./...
+
+.PHONY: vet
+vet: ## go vet, every build tag
+	$(GO) vet ./...
+	$(GO) vet -tags image ./tests/image/
+	$(GO) vet -tags e2e ./tests/e2e/
+
+.PHONY: fmt-check
+fmt-check: ## Fail when gofmt would change a file
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+.PHONY: broker-keys
+broker-keys: ## Regenerate internal/kraft/broker_keys.txt from the Kafka jars
+	scripts/gen-broker-keys.sh

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Runs a kafka-kraft stack operation with whatever this machine has, installing what is missing:
+#
+#   scripts/deploy.sh up|preview|destroy|outputs      (make deploy / make preview / make destroy)
+#
+# Normal machines (the Pulumi CLI can fetch its Docker plugin, images can be pulled): the stack
+# STACK (default dev) is deployed to the cluster KUBECONFIG names; KafkaImage builds docker/ and
+# pushes to the in-cluster registry.
+#
+# Offline machines (no pulumi-resource-docker plugin and no way to fetch it, like ours): everything is
+# prepared locally by scripts/e2e-setup.sh (Docker engine, Pulumi CLI, a local Kubernetes unless
+# KUBECONFIG answers, the three images built from docker/ and loaded into the node), and the stack
+# STACK (default "local", a git-ignored copy of Pulumi.dev.yaml) gets `image`, `registryImage` and
+# `kcatImage` set to those prebuilt images, which skips the build inside Pulumi.
+#
+# Env: STACK, KUBECONFIG, PULUMI_BACKEND_URL (default: your Pulumi login, else a local file backend
+# in ~/.kafka-kraft/state), PULUMI_CONFIG_PASSPHRASE (default empty for that local backend).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+action=${1:?usage: scripts/deploy.sh up|preview|destroy|outputs}
+log() { echo "[deploy] $*" >&2; }
+
+docker_plugin() {
+  command -v pulumi-resource-docker >/dev/null 2>&1 && return 0
+  command -v pulumi >/dev/null 2>&1 && pulumi plugin ls 2>/dev/null | grep -qE '^docker[[:space:]]+resource'
+}
+
+config=()
+if [ "${KAFKA_KRAFT_OFFLINE:-}" != 1 ] && command -v pulumi >/dev/null 2>&1 && docker_plugin; then
+  STACK=${STACK:-dev}
+  log "online mode: stack $STACK, cluster from ${KUBECONFIG:-~/.kube/config}"
+else
+  log "offline mode: no Pulumi Docker plugin here; preparing tools, cluster and prebuilt images (scripts/e2e-setup.sh)"
+  eval "$("$ROOT/scripts/e2e-setup.sh")"
+  STACK=${STACK:-local}
+  if [ "$action" != destroy ]; then
+    config=(-config "image=$KAFKA_E2E_IMAGE" -config "registryImage=$KAFKA_E2E_REGISTRY_IMAGE" -config "kcatImage=$KAFKA_E2E_KCAT_IMAGE")
+  fi
+fi
+if [ ! -f "Pulumi.$STACK.yaml" ] && [ "$STACK" = local ]; then
+  cp Pulumi.dev.yaml Pulumi.local.yaml
+fi
+
+export PULUMI_SKIP_UPDATE_CHECK=true
+if [ -z "${PULUMI_BACKEND_URL:-}" ] && ! pulumi whoami >/dev/null 2>&1; then
+  export PULUMI_BACKEND_URL="file://$HOME/.kafka-kraft/state"
+  mkdir -p "$HOME/.kafka-kraft/state"
+  log "not logged in to Pulumi: using the local backend $PULUMI_BACKEND_URL"
+fi
+if [ -z "${PULUMI_CONFIG_PASSPHRASE+x}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
+  # The stack holds no secrets unless you add some; set a passphrase before you do.
+  export PULUMI_CONFIG_PASSPHRASE=""
+fi
+exec go run ./cmd/kafka-kraft -stack "$STACK" "${config[@]}" "$action"
