@@ -31,8 +31,8 @@ outputs: ## Print the stack outputs (bootstrap addresses, image, cluster id, kca
 	STACK=$(STACK) scripts/deploy.sh outputs
 
 .PHONY: smoke
-smoke: ## Smoke test and benchmark the deployed cluster (BROKERS=host:port,... or the stack output)
-	$(GO) run ./cmd/smoke $(if $(BROKERS),-brokers $(BROKERS),-stack $(or $(STACK),dev)) $(SMOKE_FLAGS)
+smoke: ## Smoke test and benchmark the deployed cluster (BROKERS=host:port,... or the stack's externalBootstrapServers)
+	$(if $(BROKERS),$(GO) run ./cmd/smoke -brokers $(BROKERS) $(SMOKE_FLAGS),STACK=$(STACK) SMOKE_FLAGS="$(SMOKE_FLAGS)" scripts/deploy.sh smoke)
 
 .PHONY: destroy
 destroy: ## Tear the stack down (pulumi destroy); hostPath data stays on the nodes

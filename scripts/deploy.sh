@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs a kafka-kraft stack operation with whatever this machine has, installing what is missing:
 #
-#   scripts/deploy.sh up|preview|destroy|outputs      (make deploy / make preview / make destroy)
+#   scripts/deploy.sh up|preview|destroy|outputs|smoke   (make deploy / preview / destroy / outputs / smoke)
 #
 # Normal machines (the Pulumi CLI can fetch its Docker plugin, images can be pulled): the stack
 # STACK (default dev) is deployed to the cluster KUBECONFIG names; KafkaImage builds docker/ and
@@ -18,7 +18,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-action=${1:?usage: scripts/deploy.sh up|preview|destroy|outputs}
+action=${1:?usage: scripts/deploy.sh up|preview|destroy|outputs|smoke}
 log() { echo "[deploy] $*" >&2; }
 
 docker_plugin() {
@@ -51,5 +51,12 @@ fi
 if [ -z "${PULUMI_CONFIG_PASSPHRASE+x}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
   # The stack holds no secrets unless you add some; set a passphrase before you do.
   export PULUMI_CONFIG_PASSPHRASE=""
+fi
+if [ "$action" = smoke ]; then
+  # The smoke test runs from this machine against the stack's externalBootstrapServers output.
+  brokers=$(go run ./cmd/kafka-kraft -stack "$STACK" outputs | sed -n 's/^ *"externalBootstrapServers": "\(.*\)",\{0,1\}$/\1/p')
+  [ -n "$brokers" ] || { log "stack $STACK has no externalBootstrapServers output: deploy it first (make deploy)"; exit 1; }
+  # shellcheck disable=SC2086 # SMOKE_FLAGS holds several flags
+  exec go run ./cmd/smoke -brokers "$brokers" ${SMOKE_FLAGS:-}
 fi
 exec go run ./cmd/kafka-kraft -stack "$STACK" "${config[@]}" "$action"
