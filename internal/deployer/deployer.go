@@ -16,6 +16,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 
 	"github.com/kafka-kraft/kafka-kraft/internal/stack"
 )
@@ -92,12 +93,15 @@ func (s *Stack) Destroy(ctx context.Context) (auto.DestroyResult, error) {
 	return s.Stack.Destroy(ctx, optdestroy.ProgressStreams(s.progress), optdestroy.ErrorProgressStreams(s.progress), optdestroy.SuppressProgress())
 }
 
-// Changes counts the non-"same" operations of a preview: zero means the program is deterministic
-// and the cluster matches it.
+// Changes counts the operations of a preview that would change something: zero means the program
+// is deterministic and the cluster matches it. Reads are not changes: the program reads its own
+// stack's outputs through a stack reference on every run (see stack.previousDeployment).
 func Changes(p auto.PreviewResult) int {
 	n := 0
 	for op, count := range p.ChangeSummary {
-		if op != "same" {
+		switch op {
+		case apitype.OpSame, apitype.OpRead, apitype.OpReadDiscard, apitype.OpReadReplacement:
+		default:
 			n += count
 		}
 	}
