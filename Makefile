@@ -12,6 +12,8 @@ IMAGE_TIMEOUT ?= 40m
 E2E_TIMEOUT ?= 60m
 
 export GOFLAGS ?= -mod=readonly
+GOLANGCI_LINT_VERSION ?= v2.15.0
+GOLANGCI_LINT := $(shell $(GO) env GOPATH)/bin/golangci-lint-$(GOLANGCI_LINT_VERSION)
 
 .PHONY: help
 help: ## List the targets
@@ -43,7 +45,7 @@ destroy: ## Tear the stack down (pulumi destroy); hostPath data stays on the nod
 test: unit image-test e2e ## Every tier: unit (pure + mock + kfake), image (real Kafka in Docker), e2e (real Kubernetes)
 
 .PHONY: unit
-unit: fmt-check vet ## Pure, mock and kfake tiers (no Docker, no cluster; well under a minute)
+unit: fmt-check vet lint ## Pure, mock and kfake tiers plus static checks (no Docker, no cluster; about a minute)
 	$(GO) test -count=1 ./...
 
 .PHONY: image-test
@@ -56,8 +58,13 @@ e2e: ## End-to-end tier: deploys the program to a real Kubernetes (KUBECONFIG, e
 	eval "$$(scripts/e2e-setup.sh)" && $(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) -v ./tests/e2e/ 2>&1 | scripts/tier-log.sh e2e
 
 .PHONY: bench
-bench: ## Benchmarks (smoke test against kfake; rendering)
+bench: ## Benchmarks that need nothing but Go (the smoke test against kfake)
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+
+.PHONY: bench-image
+bench-image: ## Smoke test vs kafka-producer-perf-test on one real 3-node cluster in Docker (ratio reported)
+	scripts/install-docker.sh
+	$(GO) test -tags image -run '^$$' -bench SmokeVersusProducerPerf -benchtime 1x -timeout 30m ./tests/image/
 
 ##@ Build
 .PHONY: images
@@ -74,6 +81,15 @@ vet: ## go vet, every build tag
 	$(GO) vet ./...
 	$(GO) vet -tags image ./tests/image/
 	$(GO) vet -tags e2e ./tests/e2e/
+
+.PHONY: lint
+lint: $(GOLANGCI_LINT) ## golangci-lint (.golangci.yml), installed at a pinned version on first use
+	$(GOLANGCI_LINT) run ./...
+
+$(GOLANGCI_LINT):
+	@echo "installing golangci-lint $(GOLANGCI_LINT_VERSION) (a few minutes the first time)"
+	tmp=$$(mktemp -d) && GOFLAGS= GOBIN=$$tmp $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION) \
+	  && mkdir -p $(dir $@) && mv $$tmp/golangci-lint $@ && rmdir $$tmp
 
 .PHONY: fmt-check
 fmt-check: ## Fail when gofmt would change a file
