@@ -118,7 +118,7 @@ func parseProperties(raw string) (map[string]string, error) {
 		}
 	}
 	if err != nil {
-		return map[string]string{}, fmt.Errorf("must be an object of Kafka settings, e.g. pulumi config set --path 'brokerProperties[\"log.retention.hours\"]' 24: %v", err)
+		return map[string]string{}, fmt.Errorf("must be an object of Kafka settings, e.g. pulumi config set --path 'brokerProperties[\"log.retention.hours\"]' 24: %w", err)
 	}
 	out := map[string]string{}
 	var bad []string

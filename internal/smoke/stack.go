@@ -72,9 +72,7 @@ func ParseBrokers(s string) ([]string, error) {
 	}
 	var out []string
 	for _, item := range list {
-		for _, f := range strings.FieldsFunc(item, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' }) {
-			out = append(out, f)
-		}
+		out = append(out, strings.FieldsFunc(item, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' })...)
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("the address list is empty")
