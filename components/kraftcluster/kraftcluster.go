@@ -60,11 +60,10 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return &metav1.ObjectMetaArgs{Name: pulumi.String(n), Namespace: args.Namespace, Labels: pulumi.ToStringMap(labels)}
 	}
 
-	configMap, err := corev1.NewConfigMap(ctx, name+"-config", &corev1.ConfigMapArgs{
-		Metadata: meta(kraft.StatefulSetName + "-config"),
+	if _, err := corev1.NewConfigMap(ctx, name+"-config", &corev1.ConfigMapArgs{
+		Metadata: meta(kraft.ConfigMapName),
 		Data:     pulumi.ToStringMap(rendered.Files),
-	}, parent)
-	if err != nil {
+	}, parent); err != nil {
 		return nil, fmt.Errorf("configmap: %w", err)
 	}
 
@@ -139,10 +138,17 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, fmt.Errorf("pod disruption budget: %w", err)
 	}
 
-	stsOpts := []pulumi.ResourceOption{parent, pulumi.DependsOn(append(claims, configMap))}
+	// The StatefulSet has no dependency on the ConfigMap at all: it names it by its fixed name, and
+	// there is no DependsOn edge. The Kubernetes provider replaces a ConfigMap whose data changes
+	// (a scale-up adds node-N.properties), deleting it first because the name is fixed; a dependent
+	// of a delete-before-replace resource can be deleted and recreated with it, which would restart
+	// every broker at once (seen in the e2e tier). Pods need the ConfigMap only when they start and
+	// the kubelet retries a missing one; the pod template's config-hash annotation rolls the pods one
+	// at a time when the shared configuration changes.
+	stsOpts := []pulumi.ResourceOption{parent, pulumi.DependsOn(claims)}
 	if _, err := appsv1.NewStatefulSet(ctx, name, &appsv1.StatefulSetArgs{
 		Metadata: meta(kraft.StatefulSetName),
-		Spec:     StatefulSetSpec(c, rendered, args.Image, configMap.Metadata.Name().Elem()),
+		Spec:     StatefulSetSpec(c, rendered, args.Image, pulumi.String(kraft.ConfigMapName)),
 	}, stsOpts...); err != nil {
 		return nil, fmt.Errorf("statefulset %q: %w", kraft.StatefulSetName, err)
 	}

@@ -17,6 +17,8 @@ const (
 	KcatName = "kafka-cat"
 	// RegistryName names the in-cluster registry Deployment and Service.
 	RegistryName = "registry"
+	// ConfigMapName holds the rendered properties (see Render).
+	ConfigMapName = StatefulSetName + "-config"
 	// ConfigMountPath is where the rendered properties are mounted (KAFKA_CONFIG_DIR).
 	ConfigMountPath = "/etc/kafka-kraft"
 	// DataMountPath is where each node's storage is mounted.

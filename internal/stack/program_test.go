@@ -25,6 +25,8 @@ const testDigest = "localhost:31500/kafka-kraft@sha256:0123456789abcdef012345678
 type recorded struct {
 	Type, Name string
 	Inputs     map[string]any
+	// Deps are the URNs the resource depends on, through DependsOn or through its inputs.
+	Deps []string
 }
 
 // recorder is a MockResourceMonitor that records every resource and fakes only the outputs the
@@ -37,7 +39,14 @@ type recorder struct {
 
 func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
 	r.mu.Lock()
-	r.resources = append(r.resources, recorded{Type: args.TypeToken, Name: args.Name, Inputs: args.Inputs.Mappable()})
+	var deps []string
+	if rpc := args.RegisterRPC; rpc != nil {
+		deps = append(deps, rpc.GetDependencies()...)
+		for _, pd := range rpc.GetPropertyDependencies() {
+			deps = append(deps, pd.GetUrns()...)
+		}
+	}
+	r.resources = append(r.resources, recorded{Type: args.TypeToken, Name: args.Name, Inputs: args.Inputs.Mappable(), Deps: deps})
 	r.mu.Unlock()
 	outputs := args.Inputs.Copy()
 	switch args.TypeToken {
@@ -272,6 +281,16 @@ func TestDefaultsDeployTheOriginalTopology(t *testing.T) {
 		t.Errorf("pdb = %v", pdb.Inputs["spec"])
 	}
 
+	// A ConfigMap data change replaces it (pulumi-kubernetes treats ConfigMaps as immutable); if the
+	// StatefulSet depended on it, a scale-up would delete and recreate the StatefulSet.
+	for _, dep := range sts.Deps {
+		if strings.Contains(dep, "ConfigMap") {
+			t.Errorf("the StatefulSet depends on %s: replacing the ConfigMap would recreate it", dep)
+		}
+	}
+	if len(sts.Deps) == 0 {
+		t.Error("no dependencies recorded for the StatefulSet: the recorder is not seeing RegisterRPC")
+	}
 	cm := rec.one(t, tConfigMap, "kafka-config")
 	data := cm.Inputs["data"].(map[string]any)
 	if len(data) != 4 || !strings.Contains(data["server.properties"].(string), "controller.quorum.voters=0@kafka-0.kafka-svc.kafka-kraft.svc.cluster.local:9093,1@") {
