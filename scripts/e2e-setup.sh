@@ -78,24 +78,33 @@ PLUGIN_BIN=$(dirname "$(command -v pulumi-resource-kubernetes)")
 
 log "3/5 kubernetes cluster"
 CLUSTER=
-if [ -n "${KUBECONFIG:-}" ] && command -v kubectl >/dev/null 2>&1 \
+K8S_LOCAL_HOME=${K8S_LOCAL_HOME:-/var/lib/k8s-local}
+klocal=${K8S_LOCAL_DIR:-$(shared_dir k8s-local || true)}
+if [ -n "${KUBECONFIG:-}" ] && [ "$KUBECONFIG" = "$K8S_LOCAL_HOME/etc/admin.kubeconfig" ] \
+  && PATH=$K8S_LOCAL_HOME/bin:$PATH kubectl get --raw /readyz --request-timeout=10s >/dev/null 2>&1; then
+  # A rerun after `eval "$(scripts/e2e-setup.sh)"`: the k8s-local cluster runs already.
+  export PATH=$K8S_LOCAL_HOME/bin:$PATH
+  CLUSTER=k8s-local
+  [ -n "$klocal" ] && [ -x "$klocal/load-image.sh" ] || die "KUBECONFIG is k8s-local's, but its scripts are not found; set K8S_LOCAL_DIR"
+  log "k8s-local answers: KUBECONFIG=$KUBECONFIG"
+elif [ -n "${KUBECONFIG:-}" ] && command -v kubectl >/dev/null 2>&1 \
   && kubectl get --raw /readyz --request-timeout=10s >/dev/null 2>&1; then
   CLUSTER=external
   log "KUBECONFIG=$KUBECONFIG answers: using that cluster (images are not loaded into it)"
 else
   [ -n "${KUBECONFIG:-}" ] && log "KUBECONFIG=$KUBECONFIG does not answer (or no kubectl): starting k8s-local"
-  klocal=${K8S_LOCAL_DIR:-$(shared_dir k8s-local)} \
+  [ -n "$klocal" ] \
     || die "no reachable KUBECONFIG and no k8s-local folder (looked in $ROOT/../shared/k8s-local and /work/shared/k8s-local); set K8S_LOCAL_DIR or KUBECONFIG"
   [ -x "$klocal/up.sh" ] || die "$klocal/up.sh is missing (K8S_LOCAL_DIR=$klocal)"
   [ "$(id -u)" = 0 ] || die "k8s-local needs root"
   wait_for "k8s-local/up.sh" "k8s-local build"
   # Fresh machines: up.sh installs into $K8S_LOCAL_HOME/bin before creating it.
-  mkdir -p "${K8S_LOCAL_HOME:-/var/lib/k8s-local}/bin"
+  mkdir -p "$K8S_LOCAL_HOME/bin"
   out=$("$klocal/up.sh") || die "$klocal/up.sh failed (its log is on stderr above)"
   KUBECONFIG=$(last_export "$out" KUBECONFIG)
   [ -n "$KUBECONFIG" ] || die "$klocal/up.sh did not print 'export KUBECONFIG=...'"
   export KUBECONFIG
-  export PATH=${K8S_LOCAL_HOME:-/var/lib/k8s-local}/bin:$PATH
+  export PATH=$K8S_LOCAL_HOME/bin:$PATH
   CLUSTER=k8s-local
   kubectl get --raw /readyz --request-timeout=10s >/dev/null || die "k8s-local started but its API server does not answer"
   log "k8s-local is up: KUBECONFIG=$KUBECONFIG"
@@ -124,7 +133,7 @@ normalize() {
 
 log "5/5 images on the node"
 if [ "$CLUSTER" = k8s-local ]; then
-  home=${K8S_LOCAL_HOME:-/var/lib/k8s-local}
+  home=$K8S_LOCAL_HOME
   stamps=$home/e2e-loaded
   mkdir -p "$stamps"
   for img in "$KAFKA" "$KCAT" "$REG"; do
@@ -147,7 +156,12 @@ fi
 log "ready in $(($(date +%s) - START))s"
 q() { printf '%q' "$1"; }
 echo "export KUBECONFIG=$(q "$KUBECONFIG")"
-echo "export PATH=$(q "$PULUMI_BIN"):$(q "$PLUGIN_BIN"):$(q "$KUBECTL_BIN"):\$PATH"
+# PATH gains the folders of pulumi, its Kubernetes plugin and kubectl, each once.
+path=
+for d in "$PULUMI_BIN" "$PLUGIN_BIN" "$KUBECTL_BIN"; do
+  case ":$path:" in *":$d:"*) ;; *) path=${path:+$path:}$(q "$d") ;; esac
+done
+echo "export PATH=$path:\$PATH"
 echo "export PULUMI_SKIP_UPDATE_CHECK=true"
 echo "export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true"
 echo "export KAFKA_E2E_CLUSTER=$CLUSTER"

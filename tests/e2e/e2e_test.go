@@ -89,6 +89,7 @@ type suite struct {
 	brokers   []string
 	destroyed bool
 	pushed    string
+	project   string // the workspace folder: Pulumi.yaml, Pulumi.<stack>.yaml and the state backend
 
 	mu      sync.Mutex
 	metrics []string
@@ -178,6 +179,11 @@ func (s *suite) progress(name string) io.Writer {
 // stack uses the prebuilt image.
 func (s *suite) open(t *testing.T, ctx context.Context) {
 	ns := s.env.Namespace
+	// A namespace that an earlier run's cleanup deleted may still be terminating.
+	if phase, err := kubectl(ctx, "get", "namespace", ns, "-o", "jsonpath={.status.phase}"); err == nil && phase == "Terminating" {
+		t.Logf("namespace %s is terminating; waiting for it to go", ns)
+		_ = s.waitNamespaceGone(ctx, 3*time.Minute)
+	}
 	if _, err := kubectl(ctx, "get", "namespace", ns); err == nil {
 		t.Fatalf("namespace %s exists already (another stack, or a run that could not clean up): the e2e stack deploys "+
 			"there with the default NodePorts; delete it (`kubectl delete namespace %s`) or set KAFKA_E2E_NAMESPACE", ns, ns)
@@ -203,7 +209,12 @@ func (s *suite) open(t *testing.T, ctx context.Context) {
 		}
 	}
 
-	project := t.TempDir()
+	// Not t.TempDir: this subtest ends long before the stack does.
+	project, err := os.MkdirTemp("", "kafka-kraft-e2e-project-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.project = project
 	src, err := os.ReadFile(filepath.Join(repoRoot(t), "Pulumi.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -642,14 +653,19 @@ func (s *suite) refusedChanges(t *testing.T, ctx context.Context) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	const (
+		invalid = "invalid configuration (nothing was changed)"
+		unsafe  = "unsafe change refused (nothing was changed)"
+	)
 	cases := []struct {
 		key, value, restore string // restore "" = remove the key
+		want                string // the program's message
 	}{
 		// 5 voters on 4 nodes is invalid on its own; 1 voter is valid for a new stack but a
 		// different voter set on this one, and 3 replicas would remove a broker.
-		{kraft.KeyControllers, "5", ""},
-		{kraft.KeyControllers, "1", ""},
-		{kraft.KeyReplicas, "3", "4"},
+		{kraft.KeyControllers, "5", "", invalid},
+		{kraft.KeyControllers, "1", "", unsafe},
+		{kraft.KeyReplicas, "3", "4", unsafe},
 	}
 	for _, c := range cases {
 		if err := s.st.SetConfig(ctx, c.key, auto.ConfigValue{Value: c.value}); err != nil {
@@ -661,10 +677,10 @@ func (s *suite) refusedChanges(t *testing.T, ctx context.Context) {
 		switch {
 		case err == nil:
 			t.Errorf("up with %s=%s succeeded; the program must refuse it on a deployed cluster", c.key, c.value)
-		case !strings.Contains(err.Error(), `"`+c.key+`"`):
-			t.Errorf("up with %s=%s failed, but the error does not name %q:\n%v", c.key, c.value, c.key, err)
+		case !strings.Contains(err.Error(), `"`+c.key+`"`) || !strings.Contains(err.Error(), c.want):
+			t.Errorf("up with %s=%s failed, but the error does not say %q naming %q:\n%v", c.key, c.value, c.want, c.key, err)
 		default:
-			t.Logf("up with %s=%s refused as expected: %s", c.key, c.value, refusal(err))
+			t.Logf("up with %s=%s refused as expected: %s", c.key, c.value, refusal(err, c.want))
 		}
 		if c.restore == "" {
 			err = s.st.RemoveConfig(ctx, c.key)
@@ -694,9 +710,9 @@ func (s *suite) refusedChanges(t *testing.T, ctx context.Context) {
 }
 
 // refusal is the program's message from a failed up's error (the CLI output around it is long).
-func refusal(err error) string {
+func refusal(err error, marker string) string {
 	msg := err.Error()
-	if i := strings.Index(msg, "unsafe change refused"); i >= 0 {
+	if i := strings.Index(msg, marker); i >= 0 {
 		msg = msg[i:]
 	}
 	if i := strings.Index(msg, "\n\n"); i >= 0 && i < 2000 {
@@ -756,8 +772,18 @@ func (s *suite) destroy(t *testing.T, ctx context.Context) {
 // expectNothingLeft checks that the namespace and the stack's PersistentVolumes are gone.
 func (s *suite) expectNothingLeft(t *testing.T, ctx context.Context) {
 	t.Helper()
+	if err := s.waitNamespaceGone(ctx, 3*time.Minute); err != nil {
+		t.Error(err)
+	}
+	if pvs := s.dump.persistentVolumes(ctx); len(pvs) > 0 {
+		t.Errorf("PersistentVolumes of the stack left after destroy: %v", pvs)
+	}
+}
+
+// waitNamespaceGone waits until the stack's namespace no longer exists.
+func (s *suite) waitNamespaceGone(ctx context.Context, timeout time.Duration) error {
 	ns := s.env.Namespace
-	err := eventually(ctx, 3*time.Minute, 2*time.Second, "namespace "+ns+" gone", func(ctx context.Context) error {
+	return eventually(ctx, timeout, 2*time.Second, "namespace "+ns+" gone", func(ctx context.Context) error {
 		out, err := kubectl(ctx, "get", "namespace", ns, "-o", "jsonpath={.status.phase}")
 		if notFound(err) {
 			return nil
@@ -767,12 +793,6 @@ func (s *suite) expectNothingLeft(t *testing.T, ctx context.Context) {
 		}
 		return fmt.Errorf("namespace %s is %s", ns, out)
 	})
-	if err != nil {
-		t.Error(err)
-	}
-	if pvs := s.dump.persistentVolumes(ctx); len(pvs) > 0 {
-		t.Errorf("PersistentVolumes of the stack left after destroy: %v", pvs)
-	}
 }
 
 // teardown runs after every step, passed or failed: it destroys what is left (falling back to
@@ -792,10 +812,17 @@ func (s *suite) teardown(t *testing.T) {
 			if _, err := s.st.Destroy(ctx); err != nil {
 				t.Errorf("cleanup: destroy failed, deleting namespace %s and the stack's PVs with kubectl: %v", s.env.Namespace, err)
 				s.forceDelete(t, ctx)
+			} else if err := s.waitNamespaceGone(ctx, 3*time.Minute); err != nil {
+				t.Errorf("cleanup: %v", err)
 			}
 		}
 		if err := s.st.Workspace().RemoveStack(ctx, s.stackName, optremove.Force()); err != nil {
 			t.Logf("cleanup: removing stack %s: %v", s.stackName, err)
+		}
+	}
+	if s.project != "" {
+		if err := os.RemoveAll(s.project); err != nil {
+			t.Logf("cleanup: %v", err)
 		}
 	}
 	if s.env.Cluster == "k8s-local" {
