@@ -72,7 +72,7 @@ func TestEndToEnd(t *testing.T) {
 	s.step(t, "2c kcat in the cluster lists 3 brokers and the smoke topic", func(t *testing.T) { s.kcatList(t, ctx) })
 	s.step(t, "2d a record produced by kcat in the cluster is consumed on the host", func(t *testing.T) { s.kcatToHost(t, ctx) })
 	s.step(t, "2e an image pushed to the registry from the host runs in a pod", func(t *testing.T) { s.registryPushPull(t, ctx) })
-	s.step(t, "3 a second up and a preview change nothing", func(t *testing.T) { s.noChange(t, ctx) })
+	s.step(t, "3 preview, a second up and another preview change nothing", func(t *testing.T) { s.noChange(t, ctx) })
 	s.step(t, "4 a deleted broker pod loses no acknowledged write", func(t *testing.T) { s.deleteBroker(t, ctx) })
 	s.step(t, "5a replicas 4 adds a broker", func(t *testing.T) { s.scaleUp(t, ctx) })
 	s.step(t, "5b unsafe changes are refused and change nothing", func(t *testing.T) { s.refusedChanges(t, ctx) })
@@ -449,8 +449,10 @@ func (s *suite) registryPushPull(t *testing.T, ctx context.Context) {
 
 // --- step 3 -------------------------------------------------------------------------------------
 
-// noChange proves idempotency: a second up updates nothing and a preview plans nothing.
+// noChange proves idempotency: a preview right after the first up plans nothing, a second up
+// updates nothing, and a preview after it plans nothing either.
 func (s *suite) noChange(t *testing.T, ctx context.Context) {
+	s.expectNoPreviewChanges(t, ctx)
 	start := time.Now()
 	uctx, cancel := context.WithTimeout(ctx, upTimeout)
 	defer cancel()
@@ -535,7 +537,7 @@ func (s *suite) deleteBroker(t *testing.T, ctx context.Context) {
 	defer finish()
 	if err := eventually(ctx, time.Minute, 200*time.Millisecond, "300 acknowledged records before the pod is deleted", func(context.Context) error {
 		if a, f, last := p.counts(); a < 300 {
-			return fmt.Errorf("%d acknowledged, %d failed (last error %v)", a, f, last)
+			return fmt.Errorf("%d acknowledged, %d failed (last error: %w)", a, f, last)
 		}
 		return nil
 	}); err != nil {

@@ -47,7 +47,7 @@ func createTopic(ctx context.Context, brokers []string, topic string, partitions
 		}
 		for _, p := range md.Topics[0].Partitions {
 			if p.Error != nil || p.Leader.ID < 0 || p.Leader.Host == "" {
-				return fmt.Errorf("partition %d of %s has no leader yet (%v)", p.ID, topic, p.Error)
+				return fmt.Errorf("partition %d of %s has no leader yet: %w", p.ID, topic, p.Error)
 			}
 		}
 		return nil
