@@ -537,7 +537,10 @@ func (s *suite) deleteBroker(t *testing.T, ctx context.Context) {
 	defer finish()
 	if err := eventually(ctx, time.Minute, 200*time.Millisecond, "300 acknowledged records before the pod is deleted", func(context.Context) error {
 		if a, f, last := p.counts(); a < 300 {
-			return fmt.Errorf("%d acknowledged, %d failed (last error: %w)", a, f, last)
+			if last != nil {
+				return fmt.Errorf("%d acknowledged, %d failed (last error: %w)", a, f, last)
+			}
+			return fmt.Errorf("%d acknowledged, %d failed", a, f)
 		}
 		return nil
 	}); err != nil {

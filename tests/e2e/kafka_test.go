@@ -46,8 +46,11 @@ func createTopic(ctx context.Context, brokers []string, topic string, partitions
 			return fmt.Errorf("metadata of %s not complete yet: %+v", topic, md.Topics)
 		}
 		for _, p := range md.Topics[0].Partitions {
-			if p.Error != nil || p.Leader.ID < 0 || p.Leader.Host == "" {
-				return fmt.Errorf("partition %d of %s has no leader yet: %w", p.ID, topic, p.Error)
+			if p.Error != nil {
+				return fmt.Errorf("partition %d of %s: %w", p.ID, topic, p.Error)
+			}
+			if p.Leader.ID < 0 || p.Leader.Host == "" {
+				return fmt.Errorf("partition %d of %s has no leader yet", p.ID, topic)
 			}
 		}
 		return nil
