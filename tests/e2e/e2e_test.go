@@ -63,9 +63,9 @@ func TestEndToEnd(t *testing.T) {
 	s.dump = dumper{ns: e.Namespace, pvPrefix: "kafka-kraft-" + s.stackName + "-", dir: s.dir}
 	t.Logf("stack %s, namespace %s, images %s / %s / %s; logs in %s", s.stackName, e.Namespace, e.Image, e.KcatImage, e.RegistryImage, s.dir)
 	t.Cleanup(func() { s.report(t) })
+	t.Cleanup(func() { s.teardown(t) })
 
 	s.step(t, "1 throwaway stack with a local backend", func(t *testing.T) { s.open(t, ctx) })
-	t.Cleanup(func() { s.teardown(t) })
 
 	s.step(t, "2a up from nothing until all pods Ready", func(t *testing.T) { s.firstUp(t, ctx) })
 	s.step(t, "2b smoke from the host sees 3 brokers", func(t *testing.T) { s.smoke(t, ctx, 3, "3 brokers, after the first up") })
