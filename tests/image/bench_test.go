@@ -429,7 +429,7 @@ func benchTopic(b *testing.B, addrs []string, topic string) {
 		}
 		for _, p := range md.Topics[0].Partitions {
 			if p.Error != nil || p.Leader.Host == "" || len(p.Isr) != benchRF {
-				return fmt.Errorf("partition %d: leader %q, isr %v, error %v", p.ID, p.Leader.Host, brokerIDs(p.Isr), p.Error)
+				return fmt.Errorf("partition %d: leader %q, isr %v, error %s", p.ID, p.Leader.Host, brokerIDs(p.Isr), fmt.Sprint(p.Error))
 			}
 		}
 		return nil
