@@ -55,7 +55,7 @@ image-test: ## Image tier: builds the Kafka image offline and runs real 3-node a
 
 .PHONY: e2e
 e2e: ## End-to-end tier: deploys the program to a real Kubernetes (KUBECONFIG, else a local one) and tears it down
-	eval "$$(scripts/e2e-setup.sh)" && $(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) -v ./tests/e2e/ 2>&1 | scripts/tier-log.sh e2e
+	env=$$(scripts/e2e-setup.sh) && eval "$$env" && $(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) -v ./tests/e2e/ 2>&1 | scripts/tier-log.sh e2e
 
 .PHONY: bench
 bench: ## Benchmarks that need nothing but Go (the smoke test against kfake)
