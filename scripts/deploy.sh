@@ -32,7 +32,8 @@ if [ "${KAFKA_KRAFT_OFFLINE:-}" != 1 ] && command -v pulumi >/dev/null 2>&1 && d
   log "online mode: stack $STACK, cluster from ${KUBECONFIG:-~/.kube/config}"
 else
   log "offline mode: no Pulumi Docker plugin here; preparing tools, cluster and prebuilt images (scripts/e2e-setup.sh)"
-  eval "$("$ROOT/scripts/e2e-setup.sh")"
+  env=$("$ROOT/scripts/e2e-setup.sh")  # an assignment, so set -e stops on a failed setup
+  eval "$env"
   STACK=${STACK:-local}
   if [ "$action" != destroy ]; then
     config=(-config "image=$KAFKA_E2E_IMAGE" -config "registryImage=$KAFKA_E2E_REGISTRY_IMAGE" -config "kcatImage=$KAFKA_E2E_KCAT_IMAGE")
