@@ -3,13 +3,10 @@
 package image_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -19,7 +16,6 @@ import (
 
 	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
 	"github.com/kafka-kraft/kafka-kraft/internal/smoke"
-	"github.com/segmentio/kafka-go"
 )
 
 // The comparison of issue 4: the same load through the project's smoke test and through Kafka's
@@ -243,7 +239,7 @@ func producerPerf(b *testing.B, c *cluster, network string, bootstrap []string, 
 	ctx, cancel := context.WithTimeout(context.Background(), benchRunTimeout)
 	defer cancel()
 	props = append([]string{"acks=all", "linger.ms=" + strconv.Itoa(int(benchLinger/time.Millisecond))}, props...)
-	args := append([]string{"run", "--rm", "--name", name, "--label", benchLabel, "--network", network,
+	args := append([]string{"run", "--rm", "--name", name, "--label", c.label, "--network", network,
 		"--entrypoint", "/opt/kafka/bin/kafka-run-class", c.image, "org.apache.kafka.tools.ProducerPerformance",
 		"--bootstrap-server", strings.Join(bootstrap, ","), "--topic", topic,
 		"--num-records", strconv.Itoa(messages), "--record-size", strconv.Itoa(benchMessageSize),
@@ -317,80 +313,35 @@ func TestParseProducerPerf(t *testing.T) {
 
 // benchImage is the Kafka image: KAFKA_IMAGE when set, else what scripts/build-images.sh builds
 // (cached). It does not go through prepareImages, whose sweep of testLabel containers would remove
-// the clusters of image tests running beside the benchmark.
+// the clusters of image tests running beside the benchmark; it sweeps the leftovers of killed
+// benchmark runs (benchLabel) instead.
 func benchImage(b *testing.B) string {
 	b.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	removeLeftovers(ctx, benchLabel)
 	if ref := os.Getenv("KAFKA_IMAGE"); ref != "" {
 		if _, err := docker(ctx, "image", "inspect", ref); err != nil {
 			b.Fatalf("KAFKA_IMAGE=%s: %v", ref, err)
 		}
 		return ref
 	}
-	root, err := repoRoot()
+	imgs, err := buildImages()
 	if err != nil {
-		b.Fatal(err)
+		b.Fatalf("benchmark cannot run: %v", err)
 	}
-	var stdout bytes.Buffer
-	cmd := exec.CommandContext(ctx, filepath.Join(root, "scripts", "build-images.sh"))
-	cmd.Stdout, cmd.Stderr = &stdout, os.Stderr
-	if err := cmd.Run(); err != nil {
-		b.Fatalf("benchmark cannot run: scripts/build-images.sh: %v", err)
-	}
-	for _, line := range strings.Split(stdout.String(), "\n") {
-		if ref, ok := strings.CutPrefix(line, "KAFKA_IMAGE="); ok {
-			return ref
-		}
-	}
-	b.Fatalf("scripts/build-images.sh printed no KAFKA_IMAGE= line:\n%s", stdout.String())
-	return ""
+	return imgs.kafka
 }
 
-// startBenchCluster starts a 3-node cluster as newCluster and cluster.start do for tests (the
-// cluster helpers take a *testing.T; a benchmark has a *testing.B), under benchLabel and on
-// benchExternalPortBase, and waits until every node lists all three brokers.
+// startBenchCluster starts a 3-node cluster under benchLabel on benchExternalPortBase and waits
+// until every node lists all three brokers.
 func startBenchCluster(b *testing.B, image string) *cluster {
 	b.Helper()
-	cfg := testConfig(3, benchExternalPortBase)
-	if err := cfg.Validate(); err != nil {
-		b.Fatalf("core rejected the benchmark config: %v", err)
-	}
-	c := &cluster{
-		image:      image,
-		prefix:     fmt.Sprintf("kib%d", os.Getpid()),
-		cfg:        cfg,
-		rendered:   kraft.Render(cfg),
-		confDir:    b.TempDir(),
-		setPodName: true,
-	}
-	for name, content := range c.rendered.Files {
-		if err := os.WriteFile(filepath.Join(c.confDir, name), []byte(content), 0o644); err != nil {
-			b.Fatal(err)
-		}
-	}
-	// The container user (uid 1001) must read the mounted ConfigMap stand-in.
-	if err := os.Chmod(c.confDir, 0o755); err != nil {
-		b.Fatal(err)
-	}
-	c.network = c.prefix + "-net"
-	benchDocker(b, time.Minute, "network", "create", "--label", benchLabel, c.network)
-	b.Cleanup(func() { benchCleanup(b, c) })
-
+	c := newLabelledCluster(b, image, testConfig(3, benchExternalPortBase), benchLabel)
 	start := time.Now()
-	for n := range cfg.Replicas {
-		benchDocker(b, time.Minute, "volume", "create", "--label", benchLabel, c.volume(n))
-		c.track(c.container(n), c.volume(n))
-		args := c.runArgs(c.container(n), n, c.rendered.ClusterID, true)
-		for i := range args {
-			if args[i] == testLabel {
-				args[i] = benchLabel
-			}
-		}
-		benchDocker(b, time.Minute, args...)
-	}
+	c.start(0, 1, 2)
 	for _, addr := range c.externalAddrs() {
-		benchEventually(b, quorumTimeout, "brokers 0,1,2 visible via "+addr, func(ctx context.Context) error {
+		eventually(b, quorumTimeout, "brokers 0,1,2 visible via "+addr, func(ctx context.Context) error {
 			return brokersVisible(ctx, addr, c.rendered.ClusterID, 0, 1, 2)
 		})
 	}
@@ -402,97 +353,7 @@ func startBenchCluster(b *testing.B, image string) *cluster {
 // leader and all replicas in sync.
 func benchTopic(b *testing.B, addrs []string, topic string) {
 	b.Helper()
-	benchEventually(b, produceTimeout, "create topic "+topic, func(ctx context.Context) error {
-		cl, done := client(addrs)
-		defer done()
-		res, err := cl.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
-			Topic: topic, NumPartitions: benchPartitions, ReplicationFactor: benchRF,
-			ConfigEntries: []kafka.ConfigEntry{{ConfigName: "min.insync.replicas", ConfigValue: strconv.Itoa(benchMinISR)}},
-		}}})
-		if err != nil {
-			return err
-		}
-		if err := res.Errors[topic]; err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
-			return err
-		}
-		return nil
-	})
-	benchEventually(b, isrTimeout, topic+": every replica in sync", func(ctx context.Context) error {
-		cl, done := client(addrs)
-		defer done()
-		md, err := cl.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
-		if err != nil {
-			return err
-		}
-		if len(md.Topics) != 1 || md.Topics[0].Error != nil || len(md.Topics[0].Partitions) != benchPartitions {
-			return fmt.Errorf("topic metadata: %+v", md.Topics)
-		}
-		for _, p := range md.Topics[0].Partitions {
-			if p.Error != nil || p.Leader.Host == "" || len(p.Isr) != benchRF {
-				return fmt.Errorf("partition %d: leader %q, isr %v, error %s", p.ID, p.Leader.Host, brokerIDs(p.Isr), fmt.Sprint(p.Error))
-			}
-		}
-		return nil
-	})
-}
-
-// benchEventually is eventually for a benchmark.
-func benchEventually(b *testing.B, timeout time.Duration, what string, f func(ctx context.Context) error) {
-	b.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
-		err := f(ctx)
-		cancel()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("%s: not done after %s: %v", what, timeout, err)
-		}
-		time.Sleep(pollInterval)
-	}
-}
-
-// benchDocker is mustDocker for a benchmark.
-func benchDocker(b *testing.B, timeout time.Duration, args ...string) string {
-	b.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	out, err := docker(ctx, args...)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return out
-}
-
-// benchCleanup removes the cluster's containers, volumes and network, dumping the tail of each
-// container's log when the benchmark failed.
-func benchCleanup(b *testing.B, c *cluster) {
-	c.mu.Lock()
-	containers, volumes := c.containers, c.volumes
-	c.mu.Unlock()
-	if b.Failed() {
-		for _, name := range containers {
-			logs := c.logs(name)
-			if lines := strings.Split(logs, "\n"); len(lines) > 200 {
-				logs = strings.Join(lines[len(lines)-200:], "\n")
-			}
-			b.Logf("==== docker logs %s (last 200 lines) ====\n%s", name, logs)
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	// The perf containers ran with --rm and are usually gone already.
-	if _, err := docker(ctx, append([]string{"rm", "-f", "-v"}, containers...)...); err != nil && !strings.Contains(err.Error(), "No such container") {
-		b.Logf("cleanup: %v", err)
-	}
-	if _, err := docker(ctx, append([]string{"volume", "rm", "-f"}, volumes...)...); err != nil {
-		b.Logf("cleanup: %v", err)
-	}
-	if _, err := docker(ctx, "network", "rm", c.network); err != nil {
-		b.Logf("cleanup: %v", err)
-	}
+	createTopic(b, addrs, topic, benchPartitions, benchRF, benchMinISR)
 }
 
 // loadAvg is the 1, 5 and 15 minute load averages, to qualify the figures on a shared machine.

@@ -36,14 +36,14 @@ func docker(ctx context.Context, args ...string) (string, error) {
 	return strings.TrimSpace(stdout.String()), nil
 }
 
-// mustDocker is docker with a deadline that fails the test on error.
-func mustDocker(t *testing.T, timeout time.Duration, args ...string) string {
-	t.Helper()
+// mustDocker is docker with a deadline that fails the test or benchmark on error.
+func mustDocker(tb testing.TB, timeout time.Duration, args ...string) string {
+	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	out, err := docker(ctx, args...)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return out
 }
@@ -84,10 +84,7 @@ func prepareImages() (images, error) {
 	if _, err := docker(ctx, "info", "--format", "{{.ServerVersion}}"); err != nil {
 		return images{}, fmt.Errorf("no Docker engine answers (run scripts/install-docker.sh as root): %w", err)
 	}
-	// Leftovers of a run that was killed before its cleanup would hold the host ports.
-	if ids, _ := docker(ctx, "ps", "-aq", "--filter", "label="+testLabel); ids != "" {
-		_, _ = docker(ctx, append([]string{"rm", "-f", "-v"}, strings.Fields(ids)...)...)
-	}
+	removeLeftovers(ctx, testLabel)
 	if os.Getenv("KAFKA_IMAGE") != "" || os.Getenv("KCAT_IMAGE") != "" {
 		imgs := images{kafka: os.Getenv("KAFKA_IMAGE"), kcat: os.Getenv("KCAT_IMAGE")}
 		for name, ref := range map[string]string{"KAFKA_IMAGE": imgs.kafka, "KCAT_IMAGE": imgs.kcat} {
@@ -100,6 +97,11 @@ func prepareImages() (images, error) {
 		}
 		return imgs, nil
 	}
+	return buildImages()
+}
+
+// buildImages runs scripts/build-images.sh and returns the images it reports.
+func buildImages() (images, error) {
 	root, err := repoRoot()
 	if err != nil {
 		return images{}, err
@@ -130,6 +132,14 @@ func prepareImages() (images, error) {
 	return imgs, nil
 }
 
+// removeLeftovers removes the containers labelled label: leftovers of a run that was killed
+// before its cleanup would hold the host ports.
+func removeLeftovers(ctx context.Context, label string) {
+	if ids, _ := docker(ctx, "ps", "-aq", "--filter", "label="+label); ids != "" {
+		_, _ = docker(ctx, append([]string{"rm", "-f", "-v"}, strings.Fields(ids)...)...)
+	}
+}
+
 // repoRoot is the module root: two levels above this file.
 func repoRoot() (string, error) {
 	_, file, _, ok := runtime.Caller(0)
@@ -147,7 +157,8 @@ func repoRoot() (string, error) {
 // lays out pods: hostname kafka-N, DNS name kafka-N.kafka-svc.<ns>.svc.cluster.local, the rendered
 // ConfigMap at /etc/kafka-kraft, one data volume per node, EXTERNAL published on 127.0.0.1.
 type cluster struct {
-	t        *testing.T
+	t        testing.TB
+	label    string // docker label of every object the cluster creates: testLabel, or benchLabel
 	image    string
 	prefix   string // unique name prefix of this cluster's docker objects
 	network  string
@@ -162,15 +173,24 @@ type cluster struct {
 	volumes    []string
 }
 
-// newCluster renders cfg with the core, writes the files and creates the network. Cleanup removes
-// everything and dumps container logs when the test failed.
-func newCluster(t *testing.T, image string, cfg kraft.Config) *cluster {
+// newCluster renders cfg with the core, writes the files and creates the network, labelling its
+// docker objects testLabel. Cleanup removes everything and dumps container logs when the test
+// failed.
+func newCluster(t testing.TB, image string, cfg kraft.Config) *cluster {
+	t.Helper()
+	return newLabelledCluster(t, image, cfg, testLabel)
+}
+
+// newLabelledCluster is newCluster with the docker label of the cluster's objects: the benchmark
+// uses benchLabel, so that prepareImages' sweep of testLabel leftovers does not remove its cluster.
+func newLabelledCluster(t testing.TB, image string, cfg kraft.Config, label string) *cluster {
 	t.Helper()
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("core rejected the test config: %v", err)
 	}
 	c := &cluster{
 		t:          t,
+		label:      label,
 		image:      image,
 		prefix:     fmt.Sprintf("kit%d-%s", os.Getpid(), strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))),
 		cfg:        cfg,
@@ -188,7 +208,7 @@ func newCluster(t *testing.T, image string, cfg kraft.Config) *cluster {
 		t.Fatal(err)
 	}
 	c.network = c.prefix + "-net"
-	mustDocker(t, time.Minute, "network", "create", "--label", testLabel, c.network)
+	mustDocker(t, time.Minute, "network", "create", "--label", c.label, c.network)
 	t.Cleanup(c.cleanup)
 	return c
 }
@@ -212,7 +232,7 @@ func (c *cluster) externalAddrs() []string {
 // runArgs are the `docker run` arguments of a node container; name and clusterID may differ from
 // the node's own to point a container at another node's data or another cluster id.
 func (c *cluster) runArgs(name string, ordinal int, clusterID string, publish bool) []string {
-	args := []string{"run", "-d", "--name", name, "--label", testLabel,
+	args := []string{"run", "-d", "--name", name, "--label", c.label,
 		"--hostname", kraft.PodName(ordinal),
 		"--network", c.network, "--network-alias", kraft.PodHost(ordinal, c.cfg.Namespace, c.cfg.ClusterDomain),
 		"-e", "KAFKA_CLUSTER_ID=" + clusterID,
@@ -233,7 +253,7 @@ func (c *cluster) runArgs(name string, ordinal int, clusterID string, publish bo
 func (c *cluster) start(ordinals ...int) {
 	c.t.Helper()
 	for _, n := range ordinals {
-		mustDocker(c.t, time.Minute, "volume", "create", "--label", testLabel, c.volume(n))
+		mustDocker(c.t, time.Minute, "volume", "create", "--label", c.label, c.volume(n))
 		c.track(c.container(n), c.volume(n))
 		mustDocker(c.t, time.Minute, c.runArgs(c.container(n), n, c.rendered.ClusterID, true)...)
 	}
@@ -281,7 +301,7 @@ func (c *cluster) logs(container string) string {
 // whether the node runs or not and never goes through the entrypoint.
 func (c *cluster) readDataFile(ordinal int, name string) string {
 	c.t.Helper()
-	return mustDocker(c.t, time.Minute, "run", "--rm", "--label", testLabel, "--network", "none",
+	return mustDocker(c.t, time.Minute, "run", "--rm", "--label", c.label, "--network", "none",
 		"--entrypoint", "cat", "-v", c.volume(ordinal)+":"+kraft.DataMountPath+":ro",
 		c.image, kraft.LogDir+"/"+name)
 }
@@ -292,7 +312,7 @@ func (c *cluster) kcat(kcatImage string, args ...string) string {
 	c.t.Helper()
 	name := fmt.Sprintf("%s-kcat-%d", c.prefix, time.Now().UnixNano())
 	c.track(name, "")
-	return mustDocker(c.t, 2*time.Minute, append([]string{"run", "--name", name, "--label", testLabel,
+	return mustDocker(c.t, 2*time.Minute, append([]string{"run", "--name", name, "--label", c.label,
 		"--network", c.network, kcatImage, "kcat"}, args...)...)
 }
 

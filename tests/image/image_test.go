@@ -204,7 +204,7 @@ func TestEntrypointRefusesBadInput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			name := c.prefix + "-bad-" + regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(tt.name, "-")
 			c.track(name, "")
-			args := []string{"run", "-d", "--name", name, "--label", testLabel, "--network", "none",
+			args := []string{"run", "-d", "--name", name, "--label", c.label, "--network", "none",
 				"-v", c.confDir + ":" + kraft.ConfigMountPath + ":ro"}
 			for _, e := range tt.env {
 				args = append(args, "-e", e)

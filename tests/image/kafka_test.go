@@ -26,7 +26,7 @@ const (
 )
 
 // eventually calls f until it returns nil or the deadline passes; the last error explains a timeout.
-func eventually(t *testing.T, timeout time.Duration, what string, f func(ctx context.Context) error) {
+func eventually(t testing.TB, timeout time.Duration, what string, f func(ctx context.Context) error) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	var last error
@@ -77,7 +77,7 @@ func brokersVisible(ctx context.Context, addr, clusterID string, want ...int) er
 }
 
 // createTopic creates a topic and waits until every partition has a leader.
-func createTopic(t *testing.T, addrs []string, topic string, partitions, rf, minISR int) {
+func createTopic(t testing.TB, addrs []string, topic string, partitions, rf, minISR int) {
 	t.Helper()
 	eventually(t, produceTimeout, "create topic "+topic, func(ctx context.Context) error {
 		cl, done := client(addrs)
@@ -98,7 +98,7 @@ func createTopic(t *testing.T, addrs []string, topic string, partitions, rf, min
 }
 
 // waitISR waits until every partition of topic has a leader and isr in-sync replicas.
-func waitISR(t *testing.T, addrs []string, topic string, partitions, isr int) {
+func waitISR(t testing.TB, addrs []string, topic string, partitions, isr int) {
 	t.Helper()
 	eventually(t, isrTimeout, fmt.Sprintf("%s: %d partitions with %d in-sync replicas", topic, partitions, isr),
 		func(ctx context.Context) error {
