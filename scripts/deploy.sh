@@ -7,7 +7,8 @@
 # STACK (default dev) is deployed to the cluster KUBECONFIG names; KafkaImage builds docker/ and
 # pushes to the in-cluster registry.
 #
-# Offline machines (no pulumi-resource-docker plugin and no way to fetch it, like ours): everything is
+# Offline machines (no Pulumi CLI or Docker plugin and no way to fetch it, like ours; or
+# KAFKA_KRAFT_OFFLINE=1): everything is
 # prepared locally by scripts/e2e-setup.sh (Docker engine, Pulumi CLI, a local Kubernetes unless
 # KUBECONFIG answers, the three images built from docker/ and loaded into the node), and the stack
 # STACK (default "local", a git-ignored copy of Pulumi.dev.yaml) gets `image`, `registryImage` and
@@ -21,13 +22,19 @@ cd "$ROOT"
 action=${1:?usage: scripts/deploy.sh up|preview|destroy|outputs|smoke}
 log() { echo "[deploy] $*" >&2; }
 
+# docker_plugin: the Pulumi Docker resource plugin is installed, or can be installed now (a machine
+# with internet gets it in seconds; ours fail to resolve get.pulumi.com in about 3 s).
 docker_plugin() {
+  command -v pulumi >/dev/null 2>&1 || return 1
   command -v pulumi-resource-docker >/dev/null 2>&1 && return 0
-  command -v pulumi >/dev/null 2>&1 && pulumi plugin ls 2>/dev/null | grep -qE '^docker[[:space:]]+resource'
+  pulumi plugin ls 2>/dev/null | grep -qE '^docker[[:space:]]+resource' && return 0
+  local v; v=$(sed -n 's|^[[:space:]]*github.com/pulumi/pulumi-docker/sdk/v4 v||p' go.mod)
+  log "installing the Pulumi Docker plugin $v"
+  pulumi plugin install resource docker "$v" >/dev/null 2>&1
 }
 
 config=()
-if [ "${KAFKA_KRAFT_OFFLINE:-}" != 1 ] && command -v pulumi >/dev/null 2>&1 && docker_plugin; then
+if [ "${KAFKA_KRAFT_OFFLINE:-}" != 1 ] && docker_plugin; then
   STACK=${STACK:-dev}
   log "online mode: stack $STACK, cluster from ${KUBECONFIG:-~/.kube/config}"
 else
