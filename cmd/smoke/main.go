@@ -54,8 +54,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.ReplicationFactor, "replication-factor", 0, "replication factor of a topic the run creates (0 = min(3, brokers))")
 	fs.DurationVar(&cfg.Timeout, "timeout", smoke.DefaultTimeout, "deadline of the whole run")
 	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", smoke.DefaultRequestTimeout, "deadline of each network call")
+	fs.DurationVar(&cfg.DeliveryTimeout, "delivery-timeout", smoke.DefaultDeliveryTimeout, "how long a message is retried before the producer gives up on it, like the Java producer's delivery.timeout.ms (rides over a leader failover)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: smoke [flags]\n\nSmoke-tests and benchmarks a Kafka cluster: produce with acks=all, consume, verify.\n\nFlags:\n")
+		fmt.Fprintf(stderr, "Usage: smoke [flags]\n\nSmoke-tests and benchmarks a Kafka cluster: produce with acks=all, consume, verify.\n\n"+
+			"Produce latency is per message, measured as kafka-producer-perf-test measures it: from the moment\n"+
+			"the message is handed to the producer until the produce request that carried it is acknowledged\n"+
+			"by every in-sync replica (batching, waiting behind the request in flight and retries included).\n"+
+			"The producer keeps one request in flight per partition and sends whatever accumulated meanwhile.\n"+
+			"Messages the producer gave up on (after -delivery-timeout) are reported apart from lost ones;\n"+
+			"duplicates left by a retried request are reported, not failed (kafka-go has no idempotence).\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

@@ -117,7 +117,7 @@ func TestSmokeBadFlagsExitTwo(t *testing.T) {
 func TestSmokeHelpExitsZero(t *testing.T) {
 	t.Parallel()
 	code, _, stderr := runCmd("-h")
-	if code != 0 || !strings.Contains(stderr, "-expect-brokers") {
+	if code != 0 || !strings.Contains(stderr, "-expect-brokers") || !strings.Contains(stderr, "from the moment\nthe message is handed to the producer") {
 		t.Fatalf("exit %d, stderr %q; want 0 and the flag list", code, stderr)
 	}
 }

@@ -3,7 +3,9 @@
 //
 // Run checks the cluster metadata (broker count, a controller, every
 // advertised broker address answers), creates or reuses a topic, produces
-// numbered and checksummed messages with acks=all through a kafka-go Writer,
+// numbered and checksummed messages with acks=all through its own producer
+// on kafka-go's Client (one request in flight per partition, carrying
+// whatever accumulated while the previous one was in flight),
 // reads them back partition by partition and verifies that none was lost,
 // duplicated, corrupted or reordered. It reports produce and consume
 // throughput and the produce latency distribution.
@@ -118,6 +120,15 @@ type Config struct {
 	// 100ms or more. It is capped at Timeout.
 	RequestTimeout time.Duration
 
+	// DeliveryTimeout bounds the time from handing a message to the
+	// producer to its acknowledgement, retries included, as the Java
+	// producer's delivery.timeout.ms: a produce that fails with an error
+	// that may go away (a leader moving, a broker that refuses connections
+	// while it restarts or until KRaft fences it) is retried until then.
+	// Default DefaultDeliveryTimeout (2m); allowed 1s or more. The run's
+	// Timeout still bounds everything.
+	DeliveryTimeout time.Duration
+
 	// Progress receives one progress line per second once a run has lasted
 	// more than a couple of seconds. nil (default) keeps the run quiet.
 	Progress io.Writer
@@ -172,6 +183,9 @@ func (c Config) Validate() error {
 	if c.Timeout != 0 && c.Timeout < time.Second {
 		return fmt.Errorf("smoke: Config.Timeout = %s: must be at least 1s (0 = default %s)", c.Timeout, DefaultTimeout)
 	}
+	if c.DeliveryTimeout != 0 && c.DeliveryTimeout < time.Second {
+		return fmt.Errorf("smoke: Config.DeliveryTimeout = %s: must be at least 1s (0 = default %s)", c.DeliveryTimeout, DefaultDeliveryTimeout)
+	}
 	if c.RequestTimeout != 0 && c.RequestTimeout < 100*time.Millisecond {
 		return fmt.Errorf("smoke: Config.RequestTimeout = %s: must be at least 100ms (0 = default %s)", c.RequestTimeout, DefaultRequestTimeout)
 	}
@@ -198,6 +212,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = DefaultRequestTimeout
+	}
+	if c.DeliveryTimeout == 0 {
+		c.DeliveryTimeout = DefaultDeliveryTimeout
 	}
 	if c.RequestTimeout > c.Timeout {
 		c.RequestTimeout = c.Timeout

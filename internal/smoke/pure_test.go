@@ -253,82 +253,126 @@ func TestVerify(t *testing.T) {
 	t.Parallel()
 	// Six messages, round-robin over partitions 0 and 1:
 	// partition 0 holds seqs 0, 2, 4 and partition 1 holds 1, 3, 5.
-	acks := []int32{0, 1, 0, 1, 0, 1}
+	acks := make([]outcome, 6)
+	for i := range acks {
+		acks[i] = outcome{partition: int32(i % 2), state: stateAcked, attempts: 1}
+	}
+	// with returns acks with message seq changed by fn.
+	with := func(seq int, fn func(*outcome)) []outcome {
+		o := append([]outcome(nil), acks...)
+		fn(&o[seq])
+		return o
+	}
+	unacked := func(o *outcome) { o.state = stateFailed }
+	retried := func(o *outcome) { o.attempts = 2 }
 	rec := func(p int, off, seq int64) seen { return seen{Partition: p, Offset: off, Seq: seq} }
 	clean := []seen{rec(0, 0, 0), rec(0, 1, 2), rec(0, 2, 4), rec(1, 0, 1), rec(1, 1, 3), rec(1, 2, 5)}
 	tests := []struct {
-		name    string
-		records []seen
-		want    *VerifyError // nil = passes
-		msg     string
+		name     string
+		outcomes []outcome // nil = acks
+		records  []seen
+		want     *VerifyError // nil = passes
+		msg      string
+		// info checks the counts that are not failures.
+		unackedWritten, retryDups int
 	}{
 		{name: "all present", records: clean},
 		{name: "partitions interleaved", records: []seen{rec(1, 0, 1), rec(0, 0, 0), rec(1, 1, 3), rec(0, 1, 2), rec(0, 2, 4), rec(1, 2, 5)}},
 		{name: "foreign records ignored", records: append([]seen{rec(0, 5, seqForeign)}, clean...)},
 		{
+			name:     "unacknowledged and missing is not a loss",
+			outcomes: with(3, unacked),
+			records:  []seen{rec(0, 0, 0), rec(0, 1, 2), rec(0, 2, 4), rec(1, 0, 1), rec(1, 1, 5)},
+		},
+		{
+			name:           "unacknowledged but written is counted, not a failure",
+			outcomes:       with(3, unacked),
+			records:        clean,
+			unackedWritten: 1,
+		},
+		{
+			name:      "duplicate of a retried batch is at-least-once, not a failure",
+			outcomes:  with(5, retried),
+			records:   append(append([]seen(nil), clean...), rec(1, 3, 5)),
+			retryDups: 1,
+		},
+		{
+			name:     "duplicate in another partition is not explained by a retry",
+			outcomes: with(1, retried),
+			records:  append([]seen{rec(0, 3, 1)}, clean...),
+			want:     &VerifyError{Messages: 6, Acknowledged: 6, Duplicated: 1, FirstDuplicateSeq: 1, FirstDuplicatePartition: 0, FirstDuplicateOffset: 3},
+		},
+		{
 			name:    "lost from one partition",
 			records: []seen{rec(0, 0, 0), rec(0, 1, 2), rec(0, 2, 4), rec(1, 2, 5)},
-			want:    &VerifyError{Messages: 6, Lost: 2, FirstLostSeq: 1, FirstLostPartition: 1},
-			msg:     "verify: lost 2 of 6 messages (first missing seq 1, partition 1)",
+			want:    &VerifyError{Messages: 6, Acknowledged: 6, Lost: 2, FirstLostSeq: 1, FirstLostPartition: 1},
+			msg:     "verify: lost 2 of 6 acknowledged messages (first missing seq 1, partition 1)",
 		},
 		{
 			name:    "everything lost",
 			records: nil,
-			want:    &VerifyError{Messages: 6, Lost: 6, FirstLostSeq: 0, FirstLostPartition: 0},
-			msg:     "lost 6 of 6 messages",
+			want:    &VerifyError{Messages: 6, Acknowledged: 6, Lost: 6, FirstLostSeq: 0, FirstLostPartition: 0},
+			msg:     "lost 6 of 6 acknowledged messages",
 		},
 		{
 			name:    "duplicate after the original",
 			records: append(append([]seen(nil), clean...), rec(1, 3, 5)),
-			want:    &VerifyError{Messages: 6, Duplicated: 1, FirstDuplicateSeq: 5, FirstDuplicatePartition: 1, FirstDuplicateOffset: 3},
-			msg:     "duplicated 1 messages (first seq 5, partition 1 offset 3)",
+			want:    &VerifyError{Messages: 6, Acknowledged: 6, Duplicated: 1, FirstDuplicateSeq: 5, FirstDuplicatePartition: 1, FirstDuplicateOffset: 3},
+			msg:     "duplicated 1 messages that no retry explains (first seq 5, partition 1 offset 3)",
 		},
 		{
 			name:    "copy in another partition read first is the duplicate",
 			records: append([]seen{rec(0, 3, 1)}, clean...),
-			want:    &VerifyError{Messages: 6, Duplicated: 1, FirstDuplicateSeq: 1, FirstDuplicatePartition: 0, FirstDuplicateOffset: 3},
+			want:    &VerifyError{Messages: 6, Acknowledged: 6, Duplicated: 1, FirstDuplicateSeq: 1, FirstDuplicatePartition: 0, FirstDuplicateOffset: 3},
 		},
 		{
 			name:    "corrupt record",
 			records: append([]seen{rec(0, 9, seqCorrupt)}, clean...),
-			want:    &VerifyError{Messages: 6, Corrupt: 1, FirstCorruptPartition: 0, FirstCorruptOffset: 9},
+			want:    &VerifyError{Messages: 6, Acknowledged: 6, Corrupt: 1, FirstCorruptPartition: 0, FirstCorruptOffset: 9},
 			msg:     "1 corrupt messages (checksum mismatch; first at partition 0 offset 9)",
 		},
 		{
 			name:    "seq out of range counts as corrupt",
 			records: append([]seen{rec(1, 9, 6)}, clean...),
-			want:    &VerifyError{Messages: 6, Corrupt: 1, FirstCorruptPartition: 1, FirstCorruptOffset: 9},
+			want:    &VerifyError{Messages: 6, Acknowledged: 6, Corrupt: 1, FirstCorruptPartition: 1, FirstCorruptOffset: 9},
 		},
 		{
 			name:    "only copy in the wrong partition",
 			records: []seen{rec(0, 0, 0), rec(0, 1, 2), rec(0, 2, 4), rec(0, 3, 5), rec(1, 0, 1), rec(1, 1, 3)},
-			want:    &VerifyError{Messages: 6, Misplaced: 1, FirstMisplacedSeq: 5, FirstMisplacedFound: 0, FirstMisplacedAcked: 1},
-			msg:     "1 messages in the wrong partition (first seq 5 found in partition 0, acknowledged by partition 1)",
+			want:    &VerifyError{Messages: 6, Acknowledged: 6, Misplaced: 1, FirstMisplacedSeq: 5, FirstMisplacedFound: 0, FirstMisplacedAcked: 1},
+			msg:     "1 messages in the wrong partition (first seq 5 found in partition 0, sent to partition 1)",
 		},
 		{
 			name:    "reordered within a partition",
 			records: []seen{rec(0, 0, 0), rec(0, 1, 4), rec(0, 2, 2), rec(1, 0, 1), rec(1, 1, 3), rec(1, 2, 5)},
-			want:    &VerifyError{Messages: 6, OutOfOrder: 1, FirstOutOfOrderSeq: 2, FirstOutOfOrderPartition: 0, FirstOutOfOrderOffset: 2, FirstOutOfOrderAfter: 4},
+			want:    &VerifyError{Messages: 6, Acknowledged: 6, OutOfOrder: 1, FirstOutOfOrderSeq: 2, FirstOutOfOrderPartition: 0, FirstOutOfOrderOffset: 2, FirstOutOfOrderAfter: 4},
 			msg:     "1 messages out of order (first seq 2 after seq 4, partition 0 offset 2)",
 		},
 		{
 			name:    "several problems are all named",
 			records: []seen{rec(0, 0, 0), rec(0, 1, 0), rec(0, 2, 4), rec(0, 3, 2), rec(1, 0, 1), rec(1, 1, seqCorrupt), rec(1, 2, 5)},
-			msg:     "verify: lost 1 of 6 messages (first missing seq 3, partition 1); duplicated 1 messages (first seq 0, partition 0 offset 1); 1 corrupt messages (checksum mismatch; first at partition 1 offset 1); 1 messages out of order (first seq 2 after seq 4, partition 0 offset 3)",
+			msg:     "verify: lost 1 of 6 acknowledged messages (first missing seq 3, partition 1); duplicated 1 messages that no retry explains (first seq 0, partition 0 offset 1); 1 corrupt messages (checksum mismatch; first at partition 1 offset 1); 1 messages out of order (first seq 2 after seq 4, partition 0 offset 3)",
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got := verify(acks, tt.records)
+			outcomes := tt.outcomes
+			if outcomes == nil {
+				outcomes = acks
+			}
+			got := verify(outcomes, tt.records)
+			if got.UnacknowledgedWritten != tt.unackedWritten || got.RetryDuplicates != tt.retryDups {
+				t.Errorf("UnacknowledgedWritten, RetryDuplicates = %d, %d; want %d, %d", got.UnacknowledgedWritten, got.RetryDuplicates, tt.unackedWritten, tt.retryDups)
+			}
 			if tt.want == nil && tt.msg == "" {
-				if got != nil {
+				if got.failed() {
 					t.Fatalf("verify = %v, want pass", got)
 				}
 				return
 			}
-			if got == nil {
-				t.Fatal("verify passed, want a failure")
+			if !got.failed() {
+				t.Fatalf("verify passed (%+v), want a failure", got)
 			}
 			if tt.want != nil && *got != *tt.want {
 				t.Errorf("verify = %+v\nwant     %+v", *got, *tt.want)

@@ -51,21 +51,37 @@ type Result struct {
 	// between this run's start and end offsets and were ignored.
 	ForeignRecords int
 
-	// ProduceElapsed runs from the first message handed to the writer to
+	// ProduceElapsed runs from the first message handed to the producer to
 	// the last acknowledgement.
 	ProduceElapsed time.Duration
 	// ProduceMsgsPerSec and ProduceMBPerSec are Messages and Bytes over
 	// ProduceElapsed; MB here is MiB (2^20 bytes), as in Kafka's perf tools.
 	ProduceMsgsPerSec, ProduceMBPerSec float64
 	// ProduceLatencyP50 (P95, P99, P999, Max, Avg) are per-message produce
-	// latencies: from the moment a message is handed to the writer to the
-	// moment the writer reports its batch acknowledged by all in-sync
-	// replicas. They include batching (linger) and queueing behind earlier
-	// batches of the same partition, like kafka-producer-perf-test's.
+	// latencies: from the moment a message is handed to the producer to the
+	// moment the request that carried it is acknowledged by all in-sync
+	// replicas. They include batching (linger), waiting behind the request
+	// in flight to the same partition and retries, like
+	// kafka-producer-perf-test's send-to-callback latency.
 	ProduceLatencyP50, ProduceLatencyP95, ProduceLatencyP99  time.Duration
 	ProduceLatencyP999, ProduceLatencyMax, ProduceLatencyAvg time.Duration
-	// ProduceRetries counts produce requests the writer retried.
+	// ProduceRetries counts produce requests sent again after a failure.
 	ProduceRetries int64
+	// LongestAckGap is the longest time without an acknowledgement while
+	// producing (from the first message handed over): how long producers
+	// stalled, e.g. while a partition leader moved.
+	LongestAckGap time.Duration
+	// Unacknowledged counts messages the producer gave up on (an error
+	// that does not go away, or the delivery timeout); the run fails then,
+	// after it has verified the acknowledged ones.
+	Unacknowledged int
+	// UnacknowledgedWritten counts unacknowledged messages found in the log
+	// anyway (written, answer lost).
+	UnacknowledgedWritten int
+	// RetryDuplicates counts extra copies left by produce requests that
+	// were retried after their answer was lost (at-least-once delivery;
+	// kafka-go has no idempotent producer). Not a failure.
+	RetryDuplicates int
 
 	// ConsumeElapsed runs from the first fetch to the last record read.
 	ConsumeElapsed time.Duration
@@ -92,10 +108,14 @@ func (r *Result) WriteSummary(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "  produced %d msgs x %d B = %.1f MiB in %s: %.0f msg/s, %.2f MiB/s (acks=all, %s, %d retries)\n",
 		r.Messages, r.MessageSize, float64(r.Bytes)/mib, round(r.ProduceElapsed), r.ProduceMsgsPerSec, r.ProduceMBPerSec, limit, r.ProduceRetries)
-	fmt.Fprintf(&b, "  produce latency p50 %s, p95 %s, p99 %s, p99.9 %s, max %s\n",
-		round(r.ProduceLatencyP50), round(r.ProduceLatencyP95), round(r.ProduceLatencyP99), round(r.ProduceLatencyP999), round(r.ProduceLatencyMax))
-	fmt.Fprintf(&b, "  consumed %d msgs in %s: %.0f msg/s, %.2f MiB/s; none lost, none duplicated, checksums and per-partition order OK\n",
-		r.Messages, round(r.ConsumeElapsed), r.ConsumeMsgsPerSec, r.ConsumeMBPerSec)
+	fmt.Fprintf(&b, "  produce latency p50 %s, p95 %s, p99 %s, p99.9 %s, max %s; longest wait between acknowledgements %s\n",
+		round(r.ProduceLatencyP50), round(r.ProduceLatencyP95), round(r.ProduceLatencyP99), round(r.ProduceLatencyP999), round(r.ProduceLatencyMax), round(r.LongestAckGap))
+	dups := "none duplicated"
+	if r.RetryDuplicates > 0 {
+		dups = fmt.Sprintf("%d duplicates left by retried requests (at-least-once)", r.RetryDuplicates)
+	}
+	fmt.Fprintf(&b, "  consumed %d msgs in %s: %.0f msg/s, %.2f MiB/s; none lost, %s, checksums and per-partition order OK\n",
+		r.Messages, round(r.ConsumeElapsed), r.ConsumeMsgsPerSec, r.ConsumeMBPerSec, dups)
 	fmt.Fprintf(&b, "  run %s took %s\n", r.RunID, round(r.Elapsed))
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -114,6 +134,9 @@ func round(d time.Duration) time.Duration {
 		return d.Round(time.Microsecond)
 	}
 }
+
+// LatencyMeasuredFrom says what the produce latency figures span.
+const LatencyMeasuredFrom = "handed to the producer until the request that carried it is acknowledged (acks=all), batching, queueing and retries included"
 
 // Report is the machine-readable summary printed by `smoke -json`. Durations
 // are in milliseconds or seconds as their names say; MB is MiB.
@@ -154,6 +177,13 @@ type Report struct {
 	ProduceLatencyAvg  float64 `json:"produce_latency_avg_ms"`
 	// ProduceRetries mirrors Result.ProduceRetries.
 	ProduceRetries int64 `json:"produce_retries"`
+	// LongestAckGapMs is Result.LongestAckGap in milliseconds.
+	LongestAckGapMs float64 `json:"longest_ack_gap_ms"`
+	// Unacknowledged, UnacknowledgedWritten and RetryDuplicates mirror
+	// Result.
+	Unacknowledged        int `json:"unacknowledged"`
+	UnacknowledgedWritten int `json:"unacknowledged_written"`
+	RetryDuplicates       int `json:"retry_duplicates"`
 	// ConsumeSeconds is Result.ConsumeElapsed in seconds.
 	ConsumeSeconds float64 `json:"consume_seconds"`
 	// ConsumeMsgsPerSec and ConsumeMBPerSec (MiB/s) mirror Result.
@@ -200,10 +230,14 @@ func NewReport(res *Result, err error) Report {
 	rep.ProduceLatencyMax = ms(res.ProduceLatencyMax)
 	rep.ProduceLatencyAvg = ms(res.ProduceLatencyAvg)
 	rep.ProduceRetries = res.ProduceRetries
+	rep.LongestAckGapMs = ms(res.LongestAckGap)
+	rep.Unacknowledged = res.Unacknowledged
+	rep.UnacknowledgedWritten = res.UnacknowledgedWritten
+	rep.RetryDuplicates = res.RetryDuplicates
 	rep.ConsumeSeconds = res.ConsumeElapsed.Seconds()
 	rep.ConsumeMsgsPerSec = res.ConsumeMsgsPerSec
 	rep.ConsumeMBPerSec = res.ConsumeMBPerSec
 	rep.ElapsedSeconds = res.Elapsed.Seconds()
-	rep.LatencyMeasuredFrom = "handed to the writer until the batch is acknowledged (acks=all)"
+	rep.LatencyMeasuredFrom = LatencyMeasuredFrom
 	return rep
 }

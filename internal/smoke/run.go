@@ -2,7 +2,6 @@ package smoke
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -11,22 +10,19 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 )
 
-// Writer tuning. kafka-go's Writer sends one request at a time per
-// partition and flushes a partition's batch when it holds batchSize
-// messages or when linger has passed since its first message.
+// Producer and consumer tuning (see producer.go for the produce path).
 const (
-	batchSize = 100                  // kafka-go's default
-	linger    = 5 * time.Millisecond // Kafka 4.0's default linger.ms
-	// inFlightBytes bounds the values handed to the writer but not yet
-	// acknowledged (the async writer has no bound of its own), like the
-	// producer's buffer.memory.
-	inFlightBytes = 64 << 20
+	linger = 5 * time.Millisecond // Kafka 4.0's default linger.ms
+	// bufferBytes bounds the values handed to the producer but not yet
+	// answered, like the Java producer's buffer.memory.
+	bufferBytes   = 64 << 20
 	fetchMaxBytes = 8 << 20
 	fetchMaxWait  = 200 * time.Millisecond
 	backoffMin    = 50 * time.Millisecond
@@ -44,50 +40,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	run, err := newRunID()
-	if err != nil {
-		return nil, err
-	}
-
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
-
-	// The transport's background goroutines (metadata refresh, connection
-	// reads) live until the run ends, not until the caller's context does.
-	tctx, tcancel := context.WithCancel(context.Background())
-	tr := &kafka.Transport{
-		DialTimeout: cfg.RequestTimeout / 2,
-		// A short metadata TTL keeps the cached layout that routes produce
-		// and fetch requests fresh right after the topic is created; the
-		// transport serves Metadata calls from that cache.
-		MetadataTTL:    time.Second,
-		MetadataTopics: []string{cfg.Topic},
-		ClientID:       "kafka-kraft-smoke",
-		Context:        tctx,
+	r, cleanup, err := newRunner(cfg)
+	if err != nil {
+		return nil, err
 	}
-	defer func() {
-		tcancel()
-		tr.CloseIdleConnections()
-	}()
-
-	r := &runner{
-		cfg:       cfg,
-		run:       run,
-		tr:        tr,
-		bootstrap: kafka.TCP(cfg.Brokers...),
-		client:    &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Transport: tr, Timeout: cfg.RequestTimeout},
-		prog:      startProgress(cfg.Progress),
-		res: &Result{
-			RunID:        run.String(),
-			Bootstrap:    append([]string(nil), cfg.Brokers...),
-			ControllerID: -1,
-			Topic:        cfg.Topic,
-			MessageSize:  cfg.MessageSize,
-			Rate:         cfg.Rate,
-		},
-	}
-	defer r.prog.stop()
+	defer cleanup()
 	err = r.do(ctx)
 	r.res.Elapsed = time.Since(start)
 	if err != nil {
@@ -99,17 +59,64 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return r.res, nil
 }
 
+// newRunner sets up the client side of a run for cfg (defaults applied);
+// cleanup stops the progress lines and the transport.
+func newRunner(cfg Config) (*runner, func(), error) {
+	run, err := newRunID()
+	if err != nil {
+		return nil, nil, err
+	}
+	// The transport's background goroutines (metadata refresh, connection
+	// reads) live until the run ends, not until the caller's context does.
+	tctx, tcancel := context.WithCancel(context.Background())
+	tr := &kafka.Transport{
+		DialTimeout: cfg.RequestTimeout / 2,
+		// A short metadata TTL keeps the cached layout that routes produce
+		// and fetch requests fresh right after the topic is created or a
+		// leader moves; the transport serves Metadata calls from that
+		// cache.
+		MetadataTTL:    time.Second,
+		MetadataTopics: []string{cfg.Topic},
+		ClientID:       "kafka-kraft-smoke",
+		Context:        tctx,
+	}
+	r := &runner{
+		cfg:    cfg,
+		run:    run,
+		tr:     tr,
+		client: &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Transport: tr, Timeout: cfg.RequestTimeout},
+		prog:   startProgress(cfg.Progress),
+		res: &Result{
+			RunID:        run.String(),
+			Bootstrap:    append([]string(nil), cfg.Brokers...),
+			ControllerID: -1,
+			Topic:        cfg.Topic,
+			MessageSize:  cfg.MessageSize,
+			Rate:         cfg.Rate,
+		},
+	}
+	cleanup := func() {
+		r.prog.stop()
+		tcancel()
+		tr.CloseIdleConnections()
+	}
+	return r, cleanup, nil
+}
+
 type runner struct {
-	cfg       Config
-	run       runID
-	tr        *kafka.Transport
-	bootstrap net.Addr
-	client    *kafka.Client
-	prog      *progress
-	res       *Result
+	cfg    Config
+	run    runID
+	tr     *kafka.Transport
+	client *kafka.Client
+	prog   *progress
+	res    *Result
+	// topicConfigs are set on a topic the run creates.
+	topicConfigs []kafka.ConfigEntry
 
 	metadata *kafka.MetadataResponse
 	leaders  map[int]kafka.Broker // partition -> leader
+	// retries counts produce requests sent again after a failure.
+	retries atomic.Int64
 }
 
 func (r *runner) do(ctx context.Context) error {
@@ -134,9 +141,16 @@ func (r *runner) do(ctx context.Context) error {
 	}
 
 	r.prog.setPhase("producing", int64(r.cfg.Messages))
-	ackPartition, err := r.produce(ctx)
-	if err != nil {
-		return fmt.Errorf("produce to %s: %w", r.cfg.Topic, err)
+	led, produceErr := r.produce(ctx)
+	r.res.ProduceRetries = r.retries.Load()
+	if led == nil {
+		return fmt.Errorf("produce to %s: %w", r.cfg.Topic, produceErr)
+	}
+	if produceErr != nil {
+		// Some records were not acknowledged: the run fails, but the
+		// acknowledged ones are still checked, so the report tells a
+		// slow or failed-over cluster from one that loses data.
+		produceErr = fmt.Errorf("produce to %s: %w", r.cfg.Topic, produceErr)
 	}
 	r.res.Messages = r.cfg.Messages
 	r.res.Bytes = int64(r.cfg.Messages) * int64(r.cfg.MessageSize)
@@ -146,20 +160,33 @@ func (r *runner) do(ctx context.Context) error {
 			return fmt.Errorf("after produce: %w", err)
 		}
 	}
+	if _, verr := r.readBack(ctx, startOffsets, led.snapshotOutcomes()); verr != nil {
+		return errors.Join(produceErr, verr)
+	}
+	return produceErr
+}
 
+// readBack reads the topic from startOffsets to its current end offsets and
+// verifies the records against outcomes. It returns the verification
+// summary once the records were read, and as the error too (a *VerifyError)
+// when the log does not hold what was acknowledged; otherwise the error
+// that stopped the read.
+func (r *runner) readBack(ctx context.Context, startOffsets map[int]int64, outcomes []outcome) (*VerifyError, error) {
 	endOffsets, err := r.listOffsets(ctx, kafka.LastOffset)
 	if err != nil {
-		return fmt.Errorf("topic %s: end offsets after producing: %w", r.cfg.Topic, err)
+		return nil, fmt.Errorf("topic %s: end offsets after producing: %w", r.cfg.Topic, err)
 	}
-	r.prog.setPhase("consuming", int64(r.cfg.Messages))
+	r.prog.setPhase("consuming", int64(len(outcomes)))
 	records, err := r.consume(ctx, startOffsets, endOffsets)
 	if err != nil {
-		return fmt.Errorf("consume from %s: %w", r.cfg.Topic, err)
+		return nil, fmt.Errorf("consume from %s: %w", r.cfg.Topic, err)
 	}
-	if verr := verify(ackPartition, records); verr != nil {
-		return verr
+	sum := verify(outcomes, records)
+	r.res.UnacknowledgedWritten, r.res.RetryDuplicates = sum.UnacknowledgedWritten, sum.RetryDuplicates
+	if sum.failed() {
+		return sum, sum
 	}
-	return nil
+	return sum, nil
 }
 
 // call bounds one network call.
@@ -317,7 +344,7 @@ func (r *runner) ensureTopic(ctx context.Context) error {
 		cctx, cancel := r.call(ctx)
 		defer cancel()
 		resp, err := r.client.CreateTopics(cctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
-			Topic: r.cfg.Topic, NumPartitions: partitions, ReplicationFactor: rf,
+			Topic: r.cfg.Topic, NumPartitions: partitions, ReplicationFactor: rf, ConfigEntries: r.topicConfigs,
 		}}})
 		if err != nil {
 			return retryable(err), fmt.Errorf("create with %d partitions, replication factor %d: %w", partitions, rf, r.callErr(err))
@@ -420,201 +447,155 @@ func (r *runner) listOffsets(ctx context.Context, which int64) (map[int]int64, e
 	return out, err
 }
 
-// produce writes cfg.Messages messages with acks=all and returns the
-// partition that acknowledged each one (indexed by sequence number).
+// produce writes cfg.Messages messages with acks=all through the producer
+// and returns the ledger of their outcomes. A non-nil error with a non-nil
+// ledger means some records were not acknowledged (failed for good or
+// expired after the delivery timeout) while the run itself goes on: the
+// acknowledged ones are still to be verified. A nil ledger means the run
+// cannot go on (its deadline passed).
 //
-// Latency is measured per message and is honest with batching: each message
-// is stamped when it is handed to the asynchronous writer, and its latency
-// ends when the writer's Completion callback reports the batch that carried
-// it acknowledged by all in-sync replicas. So it includes the time spent
-// waiting for the batch to fill or linger to pass and queued behind earlier
-// batches of the same partition, as kafka-producer-perf-test's send-to-
-// callback latency does; it is not the produce request time divided among
-// the messages.
-func (r *runner) produce(ctx context.Context) ([]int32, error) {
+// Latency is per record and honest with batching: it runs from the moment
+// the record is handed to the producer to the moment the produce request
+// that carried it is acknowledged by all in-sync replicas, so it includes
+// lingering, waiting behind the request in flight and retries, as
+// kafka-producer-perf-test's send-to-callback latency does.
+func (r *runner) produce(ctx context.Context) (*ledger, error) {
 	n, size := r.cfg.Messages, r.cfg.MessageSize
-	sentAt := make([]time.Duration, n) // since base, when handed to the writer
-	ackPartition := make([]int32, n)
-	for i := range ackPartition {
-		ackPartition[i] = -1
-	}
-	latencies := make([]time.Duration, 0, n)
-
-	var (
-		mu          sync.Mutex
-		acked       int
-		failed      int
-		lastAck     time.Duration
-		failures    = map[int]error{} // partition -> first error
-		failedCount = map[int]int{}
-		allDone     = make(chan struct{})
-	)
-	maxInFlight := min(n, max(inFlightBytes/size, 2*batchSize*r.res.Partitions))
-	balancer := &recordingBalancer{assigned: make([]int32, n)}
-	tokens := make(chan struct{}, maxInFlight)
-
+	led := newLedger(n)
 	base := time.Now()
-	w := &kafka.Writer{
-		Addr:         r.bootstrap,
-		Topic:        r.cfg.Topic,
-		Balancer:     balancer,
-		RequiredAcks: kafka.RequireAll,
-		Async:        true,
-		BatchSize:    batchSize,
-		BatchTimeout: linger,
-		ReadTimeout:  r.cfg.RequestTimeout,
-		WriteTimeout: r.cfg.RequestTimeout,
-		Transport:    r.tr,
-		Completion: func(msgs []kafka.Message, err error) {
-			now := time.Since(base)
-			mu.Lock()
-			for i := range msgs {
-				seq := binary.BigEndian.Uint64(msgs[i].Value[20:28])
-				if err != nil {
-					failed++
-					failedCount[msgs[i].Partition]++
-					if failures[msgs[i].Partition] == nil {
-						failures[msgs[i].Partition] = err
-					}
-					continue
-				}
-				ackPartition[seq] = int32(msgs[i].Partition)
-				latencies = append(latencies, now-sentAt[seq])
-				acked++
-			}
-			lastAck = now
-			if acked+failed == n {
-				close(allDone)
-			}
-			mu.Unlock()
-			r.prog.add(int64(len(msgs)))
-			for range msgs {
-				<-tokens
-			}
-		},
+	p := r.startProducer(ctx, led, base)
+	sendErr := r.feed(ctx, p, led, base, n)
+	p.close()
+
+	sent, acked, failed := led.counts()
+	if sendErr != nil || ctx.Err() != nil {
+		err := sendErr
+		if err == nil {
+			err = ctx.Err()
+		}
+		return nil, fmt.Errorf("%w; %d of %d messages acknowledged, %d not: %s",
+			err, acked, n, sent-acked, r.notAcknowledged(led))
 	}
 
-	abandon := func(err error, handed int) ([]int32, error) {
-		// Pending batches finish (or time out after WriteTimeout per
-		// attempt) in the background: the run must not wait for them.
-		go func() { _ = w.Close() }()
-		mu.Lock()
-		defer mu.Unlock()
-		pending := map[int]int{}
-		for seq := range handed {
-			if ackPartition[seq] < 0 {
-				pending[int(balancer.assigned[seq])]++
-			}
-		}
-		parts := make([]int, 0, len(pending))
-		for p := range pending {
-			parts = append(parts, p)
-		}
-		sort.Ints(parts)
-		var where []string
-		for _, p := range parts {
-			where = append(where, fmt.Sprintf("partition %d (%s): %d", p, r.leaderOf(p), pending[p]))
-		}
-		return nil, fmt.Errorf("%w; %d of %d messages acknowledged, %d handed to the writer still waiting for an answer from: %s",
-			err, acked, n, handed-acked-failed, strings.Join(where, "; "))
-	}
-
-	// Hand messages over in chunks of up to a batch; with a Rate, in
-	// chunks of about 5ms worth of messages, each at its due time.
-	chunk := batchSize
-	if r.cfg.Rate > 0 {
-		chunk = min(batchSize, max(1, r.cfg.Rate/200))
-	}
-	for first := 0; first < n; first += chunk {
-		k := min(chunk, n-first)
-		if r.cfg.Rate > 0 {
-			due := time.Duration(float64(first) / float64(r.cfg.Rate) * float64(time.Second))
-			if err := sleep(ctx, due-time.Since(base)); err != nil {
-				return abandon(fmt.Errorf("pacing at %d msg/s: %w", r.cfg.Rate, err), first)
-			}
-		}
-		buf := make([]byte, k*size)
-		msgs := make([]kafka.Message, k)
-		for i := range msgs {
-			v := buf[i*size : (i+1)*size : (i+1)*size]
-			encodeMessage(v, r.run, uint64(first+i))
-			msgs[i].Value = v
-		}
-		for range k {
-			select {
-			case tokens <- struct{}{}:
-			case <-ctx.Done():
-				return abandon(fmt.Errorf("waiting for acknowledgements to send more: %w", ctx.Err()), first)
-			}
-		}
-		err := r.retry(ctx, func(ctx context.Context) (bool, error) {
-			now := time.Since(base)
-			for i := range k {
-				sentAt[first+i] = now
-			}
-			cctx, cancel := r.call(ctx)
-			defer cancel()
-			// The async writer only fails here when it cannot find the
-			// topic's partitions, e.g. UnknownTopicOrPartition while
-			// the cached metadata catches up with a new topic.
-			if err := w.WriteMessages(cctx, msgs...); err != nil {
-				return retryable(err), fmt.Errorf("hand messages %d-%d to the writer: %w", first, first+k-1, r.callErr(err))
-			}
-			return false, nil
-		})
-		if err != nil {
-			return abandon(err, first)
-		}
-	}
-
-	select {
-	case <-allDone:
-	case <-ctx.Done():
-		return abandon(fmt.Errorf("waiting for acknowledgements: %w", ctx.Err()), n)
-	}
-	if err := w.Close(); err != nil {
-		return nil, fmt.Errorf("close writer: %w", err)
-	}
-	stats := w.Stats()
-	r.res.ProduceRetries = stats.Retries
-
-	if failed > 0 {
-		parts := make([]int, 0, len(failures))
-		for p := range failures {
-			parts = append(parts, p)
-		}
-		sort.Ints(parts)
-		msgs := make([]string, 0, len(parts))
-		for _, p := range parts {
-			msgs = append(msgs, fmt.Sprintf("partition %d (%s): %d failed: %v", p, r.leaderOf(p), failedCount[p], failures[p]))
-		}
-		return nil, fmt.Errorf("%d of %d messages were not acknowledged (the writer tries each batch up to %d times): %s",
-			failed, n, stats.MaxAttempts, strings.Join(msgs, "; "))
-	}
-
-	lat := summarizeLatencies(latencies)
-	r.res.ProduceElapsed = lastAck
-	r.res.ProduceMsgsPerSec = rate(float64(n), lastAck)
-	r.res.ProduceMBPerSec = rate(float64(n)*float64(size)/mib, lastAck)
+	lat := summarizeLatencies(led.latencies)
+	r.res.ProduceElapsed = led.lastAck
+	r.res.ProduceMsgsPerSec = rate(float64(acked), led.lastAck)
+	r.res.ProduceMBPerSec = rate(float64(acked)*float64(size)/mib, led.lastAck)
 	r.res.ProduceLatencyP50, r.res.ProduceLatencyP95, r.res.ProduceLatencyP99 = lat.P50, lat.P95, lat.P99
 	r.res.ProduceLatencyP999, r.res.ProduceLatencyMax, r.res.ProduceLatencyAvg = lat.P999, lat.Max, lat.Avg
-	return ackPartition, nil
+	r.res.LongestAckGap = led.longestGap
+	r.res.Unacknowledged = failed
+	if failed > 0 {
+		return led, fmt.Errorf("%d of %d messages were not acknowledged (each retried until the delivery timeout of %s or an error that does not go away): %s",
+			failed, n, r.cfg.DeliveryTimeout, r.notAcknowledged(led))
+	}
+	return led, nil
 }
 
-// recordingBalancer spreads messages round-robin, like kafka-go's default,
-// and records each message's partition so a timeout can say which
-// partitions (and so which leaders) did not answer.
-type recordingBalancer struct {
-	rr       kafka.RoundRobin
-	assigned []int32 // seq -> partition
+// startProducer starts the producer of a run, booking answers in led.
+func (r *runner) startProducer(ctx context.Context, led *ledger, base time.Time) *producer {
+	return newProducer(ctx, producerConfig{
+		client:          r.client,
+		topic:           r.cfg.Topic,
+		partitions:      r.res.Partitions,
+		linger:          linger,
+		requestTimeout:  r.cfg.RequestTimeout,
+		deliveryTimeout: r.cfg.DeliveryTimeout,
+		bufferBytes:     bufferBytes,
+		base:            base,
+		onResult: func(b batchResult) {
+			led.record(b)
+			if b.attempts > 1 {
+				r.retries.Add(int64(b.attempts - 1))
+			}
+			r.prog.add(int64(len(b.records)))
+		},
+		onRetry: func(p int, err error) {
+			r.prog.setNote(fmt.Sprintf("retrying a produce to partition %d (%s): %v", p, r.leaderOf(p), err))
+		},
+	})
 }
 
-// Balance implements kafka.Balancer. The writer calls it synchronously from
-// WriteMessages, which produce calls from one goroutine.
-func (b *recordingBalancer) Balance(msg kafka.Message, partitions ...int) int {
-	p := b.rr.Balance(msg, partitions...)
-	b.assigned[binary.BigEndian.Uint64(msg.Value[20:28])] = int32(p)
-	return p
+// feed hands messages first, first+1, ... to p, round-robin over the
+// partitions, paced at cfg.Rate when set, until n messages (n < 0: until
+// stop is closed). It returns ctx's error if ctx ends first.
+func (r *runner) feed(ctx context.Context, p *producer, led *ledger, base time.Time, n int) error {
+	return r.feedUntil(ctx, p, led, base, n, nil)
+}
+
+func (r *runner) feedUntil(ctx context.Context, p *producer, led *ledger, base time.Time, n int, stop <-chan struct{}) error {
+	size, parts := r.cfg.MessageSize, r.res.Partitions
+	// Values are cut from slabs of slabRecords messages: one allocation per
+	// slab instead of one per message.
+	const slabRecords = 64
+	var slab []byte
+	for seq := 0; n < 0 || seq < n; seq++ {
+		if stop != nil {
+			select {
+			case <-stop:
+				return nil
+			default:
+			}
+		}
+		if r.cfg.Rate > 0 {
+			// Sleep only when more than a millisecond ahead: the timer
+			// cannot do finer, and a burst of a millisecond's worth of
+			// records is what any paced producer sends.
+			due := time.Duration(float64(seq) / float64(r.cfg.Rate) * float64(time.Second))
+			if ahead := due - time.Since(base); ahead > time.Millisecond {
+				if stop != nil {
+					t := time.NewTimer(ahead)
+					select {
+					case <-t.C:
+					case <-stop:
+						t.Stop()
+						return nil
+					case <-ctx.Done():
+						t.Stop()
+						return fmt.Errorf("pacing at %d msg/s: %w", r.cfg.Rate, ctx.Err())
+					}
+				} else if err := sleep(ctx, ahead); err != nil {
+					return fmt.Errorf("pacing at %d msg/s: %w", r.cfg.Rate, err)
+				}
+			}
+		}
+		if len(slab) < size {
+			slab = make([]byte, slabRecords*size)
+		}
+		v := slab[:size:size]
+		slab = slab[size:]
+		encodeMessage(v, r.run, uint64(seq))
+		partition := seq % parts
+		led.add(uint64(seq), partition)
+		if err := p.send(ctx, partition, uint64(seq), v); err != nil {
+			// Never handed over: not a record of this run after all.
+			led.record(batchResult{partition: partition, records: []*pending{{seq: uint64(seq), value: v}}, err: err})
+			return fmt.Errorf("waiting for room in the producer's buffer: %w", err)
+		}
+	}
+	return nil
+}
+
+// notAcknowledged says which partitions hold records without an
+// acknowledgement, and why, naming their leaders.
+func (r *runner) notAcknowledged(led *ledger) string {
+	var parts []string
+	if s := led.failureSummary(r.leaderOf); s != "" {
+		parts = append(parts, s)
+	}
+	pending := led.pendingByPartition()
+	ids := make([]int, 0, len(pending))
+	for p := range pending {
+		ids = append(ids, p)
+	}
+	sort.Ints(ids)
+	for _, p := range ids {
+		parts = append(parts, fmt.Sprintf("partition %d (%s): %d without an answer", p, r.leaderOf(p), pending[p]))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, "; ")
 }
 
 // consume reads every partition from its start offset to its end offset,

@@ -138,7 +138,7 @@ func TestRunDetectsLostMessages(t *testing.T) {
 	if verr.Lost != 17 || verr.FirstLostPartition != 1 || verr.Duplicated+verr.Corrupt+verr.Misplaced+verr.OutOfOrder != 0 {
 		t.Errorf("VerifyError = %+v, want 17 lost from partition 1 and nothing else", verr)
 	}
-	if want := "lost 17 of 3000 messages (first missing seq"; !strings.Contains(err.Error(), want) {
+	if want := "lost 17 of 3000 acknowledged messages (first missing seq"; !strings.Contains(err.Error(), want) {
 		t.Errorf("error %q does not contain %q", err, want)
 	}
 	if res == nil || res.ProduceMsgsPerSec <= 0 {
@@ -165,7 +165,7 @@ func TestRunDetectsDuplicates(t *testing.T) {
 	if !errors.As(err, &verr) || verr.Duplicated != 1 || verr.FirstDuplicateSeq != 5 || verr.Lost != 0 {
 		t.Fatalf("Run error = %v (%+v), want one duplicate of seq 5", err, verr)
 	}
-	if !strings.Contains(err.Error(), "duplicated 1 messages (first seq 5, partition 0") {
+	if !strings.Contains(err.Error(), "duplicated 1 messages that no retry explains (first seq 5, partition 0") {
 		t.Errorf("error %q does not name the duplicate", err)
 	}
 }
