@@ -53,7 +53,9 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	}
 	c := args.Config
 	rendered := kraft.Render(c)
-	labels := kraft.Labels(c, kraft.StatefulSetName)
+	// The Kafka version label goes on the pods only (statefulset.go): on the other objects a version
+	// change would be an update for nothing, and on claim templates a replacement of the StatefulSet.
+	labels := kraft.StableLabels(c, kraft.StatefulSetName)
 	selector := kraft.SelectorLabels(c, kraft.StatefulSetName)
 	parent := pulumi.Parent(k)
 	meta := func(n string) *metav1.ObjectMetaArgs {

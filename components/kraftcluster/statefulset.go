@@ -101,8 +101,11 @@ func StatefulSetSpec(c kraft.Config, rendered kraft.Rendered, image pulumi.Strin
 				},
 			},
 		},
+		// Claim templates are immutable: any change to them makes the provider delete and recreate the
+		// StatefulSet, every node down at once. So they carry only labels that never change (not the
+		// Kafka version), and every field they hold is one CheckTransition refuses to change.
 		VolumeClaimTemplates: corev1.PersistentVolumeClaimTypeArray{&corev1.PersistentVolumeClaimTypeArgs{
-			Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(kraft.DataClaimName), Labels: pulumi.ToStringMap(labels)},
+			Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(kraft.DataClaimName), Labels: pulumi.ToStringMap(kraft.StableLabels(c, kraft.StatefulSetName))},
 			Spec: &corev1.PersistentVolumeClaimSpecArgs{
 				AccessModes:      pulumi.StringArray{pulumi.String("ReadWriteOnce")},
 				StorageClassName: claimClass,

@@ -120,10 +120,17 @@ func SelectorLabels(c Config, component string) map[string]string {
 	}
 }
 
-// Labels adds descriptive labels to SelectorLabels.
-func Labels(c Config, component string) map[string]string {
+// StableLabels are SelectorLabels plus the labels that never change for a stack: the labels of
+// immutable objects such as the StatefulSet's claim templates.
+func StableLabels(c Config, component string) map[string]string {
 	l := SelectorLabels(c, component)
 	l["app.kubernetes.io/managed-by"] = "pulumi"
+	return l
+}
+
+// Labels adds descriptive labels that may change (the Kafka version) to StableLabels.
+func Labels(c Config, component string) map[string]string {
+	l := StableLabels(c, component)
 	if component == StatefulSetName {
 		l["app.kubernetes.io/version"] = c.Image.KafkaVersion
 	}
