@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Local base images, because no registry image can be pulled on our machines:
 #   1. a minimal Debian bookworm root filesystem (debootstrap --variant=minbase), `docker import`ed;
-#   2. a JRE image FROM it (openjdk-17-jre-headless), used as the Kafka image's BASE_IMAGE.
+#   2. a JRE image FROM it (openjdk-17-jre-headless), used as the Kafka image's BASE_IMAGE;
+#   3. a Go toolchain image FROM it (this machine's GOROOT), used as the Kafka image's GO_IMAGE to
+#      compile the readiness probe (docker/kafka-ready; standard library only, so nothing is fetched).
 # Idempotent: an image that exists is kept; the rootfs tarball is cached, so a rerun is instant.
-#   scripts/build-base-images.sh            # prints DEBIAN_IMAGE=... and JRE_IMAGE=... at the end
-# Env: DEBIAN_IMAGE, JRE_IMAGE (tags), DEBIAN_MIRROR, KAFKA_KRAFT_CACHE (tarball cache folder),
+#   scripts/build-base-images.sh            # prints DEBIAN_IMAGE=..., JRE_IMAGE=... and GO_IMAGE=... at the end
+# Env: DEBIAN_IMAGE, JRE_IMAGE, GO_IMAGE (tags), DEBIAN_MIRROR, KAFKA_KRAFT_CACHE (tarball cache folder),
 #      REBUILD_BASE=1 to rebuild both images (the cached tarball is reused unless deleted).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -71,5 +73,25 @@ else
     --label "kafka-kraft.base=$(docker image inspect -f '{{.Id}}' "$DEBIAN_IMAGE")" \
     -f "$ROOT/docker/jre/Dockerfile" "$ROOT/docker/jre" >&2
 fi
+# The Go toolchain image: Docker Hub's golang images cannot be pulled here, this machine's Go is.
+GOROOT_DIR=$(go env GOROOT 2>/dev/null) || { log "no go on PATH: the Go toolchain image needs it"; exit 1; }
+GO_VERSION=$(go env GOVERSION)
+GO_IMAGE=${GO_IMAGE:-kafka-kraft/go:${GO_VERSION#go}-bookworm}
+if have_image "$GO_IMAGE" && [ "$(docker image inspect -f '{{index .Config.Labels "kafka-kraft.base"}}' "$GO_IMAGE")" = "$(docker image inspect -f '{{.Id}}' "$DEBIAN_IMAGE")" ]; then
+  log "$GO_IMAGE exists"
+else
+  log "building $GO_IMAGE from $GOROOT_DIR"
+  ctx=$(mktemp -d)
+  trap 'rm -rf "$ctx"' EXIT
+  # Hard links when the context is on the same filesystem (instant), else a copy.
+  cp -al "$GOROOT_DIR" "$ctx/go" 2>/dev/null || cp -a "$GOROOT_DIR" "$ctx/go"
+  printf '%s\n' "FROM $DEBIAN_IMAGE" "COPY go /usr/local/go" \
+    "ENV PATH=/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin GOTOOLCHAIN=local HOME=/root" \
+    "RUN go version" >"$ctx/Dockerfile"
+  docker build -t "$GO_IMAGE" --label "kafka-kraft.base=$(docker image inspect -f '{{.Id}}' "$DEBIAN_IMAGE")" "$ctx" >&2
+  rm -rf "$ctx"
+  trap - EXIT
+fi
 echo "DEBIAN_IMAGE=$DEBIAN_IMAGE"
 echo "JRE_IMAGE=$JRE_IMAGE"
+echo "GO_IMAGE=$GO_IMAGE"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the project's three images offline, with the docker CLI only (no registry is reachable):
-#   kafka     docker/Dockerfile           BASE_IMAGE=local JRE, KAFKA_DIST_SOURCE=context (Maven Central jars)
+#   kafka     docker/Dockerfile           BASE_IMAGE=local JRE, GO_IMAGE=local Go, KAFKA_DIST_SOURCE=context (Maven Central jars)
 #   kcat      docker/kcat/Dockerfile      BASE_IMAGE=local Debian
 #   registry  docker/registry/Dockerfile  BASE_IMAGE=local Debian
 # after making a docker engine answer, the local base images and the Kafka libs (each step is cached,
@@ -37,11 +37,12 @@ step 2 "local base images"
 out=$("$ROOT/scripts/build-base-images.sh")
 DEBIAN_IMAGE=$(value DEBIAN_IMAGE "$out")
 JRE_IMAGE=$(value JRE_IMAGE "$out")
+GO_IMAGE=$(value GO_IMAGE "$out")
 step 3 "Kafka $KAFKA_VERSION libs from Maven Central"
 "$ROOT/scripts/fetch-kafka-dist.sh" >/dev/null
 step 4 "image $KAFKA_IMAGE"
 build "$KAFKA_IMAGE" "$ROOT/docker" "$ROOT/docker/Dockerfile" \
-  --build-arg BASE_IMAGE="$JRE_IMAGE" --build-arg KAFKA_DIST_SOURCE=context \
+  --build-arg BASE_IMAGE="$JRE_IMAGE" --build-arg GO_IMAGE="$GO_IMAGE" --build-arg KAFKA_DIST_SOURCE=context \
   --build-arg KAFKA_VERSION="$KAFKA_VERSION" --build-arg SCALA_VERSION="$SCALA_VERSION"
 step 5 "image $KCAT_IMAGE"
 build "$KCAT_IMAGE" "$ROOT/docker/kcat" "$ROOT/docker/kcat/Dockerfile" --build-arg BASE_IMAGE="$DEBIAN_IMAGE"
@@ -56,6 +57,7 @@ echo "REGISTRY_IMAGE=$REGISTRY_IMAGE"
 # The Kafka image's build arguments, for tools that rebuild it from docker/ the same way.
 echo "KAFKA_BASE_IMAGE=$JRE_IMAGE"
 echo "KAFKA_DIST_SOURCE=context"
+echo "KAFKA_GO_IMAGE=$GO_IMAGE"
 echo "KCAT_BASE_IMAGE=$DEBIAN_IMAGE"
 echo "KAFKA_IMAGE_ID=$(image_id "$KAFKA_IMAGE")"
 echo "KCAT_IMAGE_ID=$(image_id "$KCAT_IMAGE")"

@@ -57,10 +57,11 @@ func TestDistSourcesGiveSameLayout(t *testing.T) {
 
 	// The base the offline image was built on (the local JRE), from the image's own label.
 	base := mustDocker(t, time.Minute, "image", "inspect", "-f", `{{index .Config.Labels "org.opencontainers.image.base.name"}}`, image)
+	goImage := mustDocker(t, time.Minute, "image", "inspect", "-f", `{{index .Config.Labels "io.kafka-kraft.go-image"}}`, image)
 	build := func(tag, urlPath string) (string, error) {
 		// --network host: the build's RUN reaches the stand-in site on loopback (and apt's mirror).
 		args := []string{"build", "--network", "host", "-t", tag,
-			"--build-arg", "BASE_IMAGE=" + base, "--build-arg", "KAFKA_DIST_SOURCE=apache",
+			"--build-arg", "BASE_IMAGE=" + base, "--build-arg", "GO_IMAGE=" + goImage, "--build-arg", "KAFKA_DIST_SOURCE=apache",
 			"--build-arg", "KAFKA_DIST_URL=http://" + distServerAddr + urlPath,
 			"--build-arg", "KAFKA_VERSION=" + version, "--build-arg", "SCALA_VERSION=" + scala,
 			filepath.Join(root, "docker")}
