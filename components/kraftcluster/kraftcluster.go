@@ -93,7 +93,10 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			Spec: &corev1.ServiceSpecArgs{
 				Type: pulumi.String("NodePort"),
 				// One Service per broker: a client that was told "broker 2 is at host:base+2" must
-				// reach exactly broker 2, never a load-balanced neighbour.
+				// reach exactly broker 2, never a load-balanced neighbour. And reach it whether or not
+				// it is Ready: readiness means "caught up, safe to restart the next node", and a broker
+				// that has just dropped out of one ISR still leads other partitions.
+				PublishNotReadyAddresses: pulumi.Bool(true),
 				Selector: pulumi.StringMap{"statefulset.kubernetes.io/pod-name": pulumi.String(n.PodName)},
 				Ports: corev1.ServicePortArray{&corev1.ServicePortArgs{
 					Name:       pulumi.String("external"),

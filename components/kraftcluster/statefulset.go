@@ -10,6 +10,13 @@ import (
 	"github.com/kafka-kraft/kafka-kraft/internal/volume"
 )
 
+// ReadinessCommand is the readiness probe of every Kafka container (see docker/kafka-ready).
+var ReadinessCommand = []string{"/opt/kafka/bin/kafka-ready", "-timeout", "2s"}
+
+// ReadinessPeriodSeconds is how often the probe runs: it costs a few milliseconds, and a restarted
+// broker that has caught up should be seen Ready (and the roll go on) within seconds.
+const ReadinessPeriodSeconds = 3
+
 // StatefulSetSpec builds the StatefulSet spec. Kept apart from New so the shape of the pods reads in
 // one place.
 func StatefulSetSpec(c kraft.Config, rendered kraft.Rendered, image pulumi.StringInput, configMap pulumi.StringInput) *appsv1.StatefulSetSpecArgs {
@@ -70,10 +77,21 @@ func StatefulSetSpec(c kraft.Config, rendered kraft.Rendered, image pulumi.Strin
 						&corev1.ContainerPortArgs{Name: pulumi.String("controller"), ContainerPort: pulumi.Int(kraft.ControllerPort)},
 						&corev1.ContainerPortArgs{Name: pulumi.String("external"), ContainerPort: pulumi.Int(kraft.ExternalPort)},
 					},
-					// Readiness asks this node only ("is my broker listener up?"), never the quorum: a
-					// quorum-level check would mark every pod unready at once during an election and
-					// take the whole cluster out of the Services.
-					ReadinessProbe: &corev1.ProbeArgs{TcpSocket: tcp(kraft.InternalPort), PeriodSeconds: pulumi.Int(5), FailureThreshold: pulumi.Int(3)},
+					// Readiness means "safe to restart the next node": kafka-ready (a small static binary in
+					// the image, docker/kafka-ready) passes once this node's broker is registered and
+					// unfenced, back in the ISR of every partition it replicates and, on a voter, caught up
+					// with the quorum leader. The StatefulSet's RollingUpdate restarts the next pod only
+					// when the previous one is Ready, so a roll never takes a second replica of a partition
+					// out of the ISR. It asks the node's own broker, never the quorum as a whole: a
+					// quorum-level check would turn every pod unready at once during an election.
+					ReadinessProbe: &corev1.ProbeArgs{
+						Exec:           &corev1.ExecActionArgs{Command: pulumi.ToStringArray(ReadinessCommand)},
+						PeriodSeconds:  pulumi.Int(ReadinessPeriodSeconds),
+						TimeoutSeconds: pulumi.Int(5),
+						// Three misses (about 9 s) before a node that was Ready is taken out: an ISR
+						// shrink that heals in seconds should not count as a disruption.
+						FailureThreshold: pulumi.Int(3),
+					},
 					// Log recovery after an unclean stop can take minutes: the startup probe gives it
 					// ten before liveness may restart the container.
 					StartupProbe:  &corev1.ProbeArgs{TcpSocket: tcp(kraft.InternalPort), PeriodSeconds: pulumi.Int(5), FailureThreshold: pulumi.Int(120)},

@@ -207,11 +207,16 @@ func TestDefaultsDeployTheOriginalTopology(t *testing.T) {
 	if container["image"] != testDigest {
 		t.Errorf("image = %v, want the digest-pinned reference %s", container["image"], testDigest)
 	}
-	if get(t, container, "readinessProbe.tcpSocket.port") != float64(kraft.InternalPort) {
-		t.Errorf("readiness must probe this node's broker port, got %v", container["readinessProbe"])
+	// Readiness is the node's own "caught up, safe to restart the next one" check (kafka-ready asks
+	// the local broker only); liveness and startup stay on the broker port, so a broker that is
+	// catching up is never restarted for it.
+	if cmd := fmt.Sprint(get(t, container, "readinessProbe.exec.command")); cmd != "[/opt/kafka/bin/kafka-ready -timeout 2s]" {
+		t.Errorf("readiness command = %s, want the image's kafka-ready", cmd)
 	}
-	if _, ok := container["readinessProbe"].(map[string]any)["exec"]; ok {
-		t.Error("readiness must not run a quorum-level command")
+	for _, probe := range []string{"livenessProbe", "startupProbe"} {
+		if get(t, container, probe+".tcpSocket.port") != float64(kraft.InternalPort) {
+			t.Errorf("%s must check the broker port, got %v", probe, container[probe])
+		}
 	}
 	for _, k := range []string{"requests.cpu", "requests.memory", "limits.cpu", "limits.memory"} {
 		if get(t, container, "resources."+k) == nil {
@@ -259,6 +264,9 @@ func TestDefaultsDeployTheOriginalTopology(t *testing.T) {
 		}
 		if get(t, svc.Inputs, "spec.selector").(map[string]any)["statefulset.kubernetes.io/pod-name"] != fmt.Sprintf("kafka-%d", i) {
 			t.Errorf("external %d must select exactly pod kafka-%d", i, i)
+		}
+		if get(t, svc.Inputs, "spec.publishNotReadyAddresses") != true {
+			t.Errorf("external %d must reach its broker while it is not Ready (it may still lead partitions)", i)
 		}
 	}
 

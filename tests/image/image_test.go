@@ -119,6 +119,10 @@ func TestThreeNodeQuorum(t *testing.T) {
 		requireAll(t, readAll(t, addrs, topic), first)
 	})
 
+	t.Run("readiness probe: unready while catching up, ready once in every ISR", func(t *testing.T) {
+		testReadinessWhileCatchingUp(t, c, topic, partitions)
+	})
+
 	whileDown := messages("one-down", 300)
 	t.Run("acks=all survives one of three down and nothing acknowledged is lost", func(t *testing.T) {
 		c.stop(2)
