@@ -13,6 +13,10 @@
 // Usage:
 //
 //	kafka-ready [-config /tmp/kafka/server.properties] [-addr 127.0.0.1:9092] [-timeout 3s] [-max-quorum-lag 1000]
+//	kafka-ready cluster -bootstrap host:port,... -brokers N [-set key=value ...] [-internal-rf N]
+//
+// The second form (cluster.go) applies the cluster-wide settings a running cluster does not read
+// from server.properties; KraftCluster runs it as a Job.
 //
 // It is a static binary with only the standard library, built into the image (docker/Dockerfile).
 package main
@@ -34,6 +38,9 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "cluster" {
+		return clusterCommand(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("kafka-ready", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	runtimeDir := os.Getenv("KAFKA_RUNTIME_DIR")
