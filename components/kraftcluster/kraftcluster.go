@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
+	batchv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/batch/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	policyv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/policy/v1"
@@ -151,11 +152,27 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	// the kubelet retries a missing one; the pod template's config-hash annotation rolls the pods one
 	// at a time when the shared configuration changes.
 	stsOpts := []pulumi.ResourceOption{parent, pulumi.DependsOn(claims)}
-	if _, err := appsv1.NewStatefulSet(ctx, name, &appsv1.StatefulSetArgs{
+	sts, err := appsv1.NewStatefulSet(ctx, name, &appsv1.StatefulSetArgs{
 		Metadata: meta(kraft.StatefulSetName),
 		Spec:     StatefulSetSpec(c, rendered, args.Image, pulumi.String(kraft.ConfigMapName)),
-	}, stsOpts...); err != nil {
+	}, stsOpts...)
+	if err != nil {
 		return nil, fmt.Errorf("statefulset %q: %w", kraft.StatefulSetName, err)
+	}
+
+	// The settings a running cluster does not read from server.properties (ClusterSettings) are
+	// applied through the Admin API by a Job, once the StatefulSet is Ready (the provider awaits its
+	// rollout). The Job's name is a hash of its command: a changed setting or a growth makes a new
+	// Job, which the provider awaits until it has completed; an unchanged stack keeps the old one.
+	jobMeta := &metav1.ObjectMetaArgs{
+		Name: pulumi.String(kraft.ClusterJobObjectName(c)), Namespace: args.Namespace,
+		Labels: pulumi.ToStringMap(kraft.StableLabels(c, kraft.ClusterJobName)),
+	}
+	if _, err := batchv1.NewJob(ctx, name+"-cluster-config", &batchv1.JobArgs{
+		Metadata: jobMeta,
+		Spec:     ClusterJobSpec(c, args.Image),
+	}, parent, pulumi.DependsOn([]pulumi.Resource{sts})); err != nil {
+		return nil, fmt.Errorf("cluster settings job: %w", err)
 	}
 
 	k.BootstrapServers = pulumi.String(kraft.BootstrapServers(c)).ToStringOutput()

@@ -572,3 +572,38 @@ func TestScaleDownOfDeployedClusterIsRefused(t *testing.T) {
 		t.Error("statefulset registered")
 	}
 }
+
+// TestClusterSettingsJobFollowsTheStatefulSet: the Admin-API settings (kafka-ready cluster) run in a
+// Job created after the StatefulSet (so after its rollout is awaited), named by its command, with
+// the effective min.insync.replicas and the internal topics' replication factor.
+func TestClusterSettingsJobFollowsTheStatefulSet(t *testing.T) {
+	t.Parallel()
+	rec, _, err := run(t, map[string]string{"replicas": "3", "brokerProperties": `{"min.insync.replicas": "3"}`}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs := rec.ofType("kubernetes:batch/v1:Job")
+	if len(jobs) != 1 {
+		t.Fatalf("want one Job, got %d: %v", len(jobs), rec.names())
+	}
+	job := jobs[0]
+	if name := get(t, job.Inputs, "metadata.name").(string); !strings.HasPrefix(name, "kafka-cluster-config-") {
+		t.Errorf("job name %q", name)
+	}
+	cmd := fmt.Sprint(get(t, job.Inputs, "spec.template.spec.containers.0.command"))
+	for _, want := range []string{"/opt/kafka/bin/kafka-ready cluster", "-brokers 3", "-set min.insync.replicas=3", "-internal-rf 3"} {
+		if !strings.Contains(cmd, want) {
+			t.Errorf("job command %s lacks %q", cmd, want)
+		}
+	}
+	if get(t, job.Inputs, "spec.template.spec.containers.0.image") != testDigest {
+		t.Errorf("job image = %v, want the Kafka image", get(t, job.Inputs, "spec.template.spec.containers.0.image"))
+	}
+	afterSet := false
+	for _, d := range job.Deps {
+		afterSet = afterSet || strings.HasSuffix(d, "kubernetes:apps/v1:StatefulSet::kafka")
+	}
+	if !afterSet {
+		t.Errorf("the Job must depend on the StatefulSet (run after its rollout); deps %v", job.Deps)
+	}
+}

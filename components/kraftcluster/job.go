@@ -1,0 +1,51 @@
+package kraftcluster
+
+import (
+	batchv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/batch/v1"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
+)
+
+// ClusterJobSpec is the Job that runs `kafka-ready cluster` (kraft.ClusterJobCommand) from the
+// Kafka image: it waits for every broker, sets the cluster-wide defaults, raises the internal
+// topics' replication factor and reads both back. Idempotent, so a retry or a rerun is harmless.
+func ClusterJobSpec(c kraft.Config, image pulumi.StringInput) *batchv1.JobSpecArgs {
+	uid := pulumi.Int(kraft.KafkaUID)
+	return &batchv1.JobSpecArgs{
+		// A few retries ride over a broker that restarts meanwhile; the deadline bounds a stuck
+		// reassignment (the command's own -timeout is shorter and names what it waited for).
+		BackoffLimit:          pulumi.Int(3),
+		ActiveDeadlineSeconds: pulumi.Int(1200),
+		Template: &corev1.PodTemplateSpecArgs{
+			Metadata: &metav1.ObjectMetaArgs{Labels: pulumi.ToStringMap(kraft.StableLabels(c, kraft.ClusterJobName))},
+			Spec: &corev1.PodSpecArgs{
+				RestartPolicy:      pulumi.String("Never"),
+				EnableServiceLinks: pulumi.Bool(false),
+				SecurityContext: &corev1.PodSecurityContextArgs{
+					RunAsNonRoot:   pulumi.Bool(true),
+					RunAsUser:      uid,
+					RunAsGroup:     uid,
+					SeccompProfile: &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
+				},
+				Containers: corev1.ContainerArray{&corev1.ContainerArgs{
+					Name:            pulumi.String("cluster-config"),
+					Image:           image,
+					ImagePullPolicy: pulumi.String("IfNotPresent"),
+					Command:         pulumi.ToStringArray(append(kraft.ClusterJobCommand(c), "-timeout", "15m")),
+					Resources: &corev1.ResourceRequirementsArgs{
+						Requests: pulumi.StringMap{"cpu": pulumi.String("10m"), "memory": pulumi.String("32Mi")},
+						Limits:   pulumi.StringMap{"memory": pulumi.String("128Mi")},
+					},
+					SecurityContext: &corev1.SecurityContextArgs{
+						AllowPrivilegeEscalation: pulumi.Bool(false),
+						ReadOnlyRootFilesystem:   pulumi.Bool(true),
+						Capabilities:             &corev1.CapabilitiesArgs{Drop: pulumi.StringArray{pulumi.String("ALL")}},
+					},
+				}},
+			},
+		},
+	}
+}
