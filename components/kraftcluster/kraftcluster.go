@@ -98,7 +98,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 				// it is Ready: readiness means "caught up, safe to restart the next node", and a broker
 				// that has just dropped out of one ISR still leads other partitions.
 				PublishNotReadyAddresses: pulumi.Bool(true),
-				Selector: pulumi.StringMap{"statefulset.kubernetes.io/pod-name": pulumi.String(n.PodName)},
+				Selector:                 pulumi.StringMap{"statefulset.kubernetes.io/pod-name": pulumi.String(n.PodName)},
 				Ports: corev1.ServicePortArray{&corev1.ServicePortArgs{
 					Name:       pulumi.String("external"),
 					Port:       pulumi.Int(kraft.ExternalPort),
