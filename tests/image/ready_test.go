@@ -68,10 +68,16 @@ func testReadinessWhileCatchingUp(t *testing.T, c *cluster, topic string, partit
 
 	c.stop(2)
 	up := []string{c.externalAddr(0), c.externalAddr(1)}
-	alterConfigs(t, up, kafka.ResourceTypeBroker, "", map[string]string{"leader.replication.throttled.rate": "524288"})
+	// The leaders kafka-2 will fetch from are brokers 0 and 1 (kafka-go routes a broker config to
+	// the broker its name numbers, so not the cluster default "").
+	for _, id := range []string{"0", "1"} {
+		alterConfigs(t, up, kafka.ResourceTypeBroker, id, map[string]string{"leader.replication.throttled.rate": "524288"})
+	}
 	alterConfigs(t, up, kafka.ResourceTypeTopic, topic, map[string]string{"leader.replication.throttled.replicas": "*"})
 	defer func() {
-		alterConfigs(t, addrs, kafka.ResourceTypeBroker, "", map[string]string{"leader.replication.throttled.rate": ""})
+		for _, id := range []string{"0", "1"} {
+			alterConfigs(t, addrs, kafka.ResourceTypeBroker, id, map[string]string{"leader.replication.throttled.rate": ""})
+		}
 		alterConfigs(t, addrs, kafka.ResourceTypeTopic, topic, map[string]string{"leader.replication.throttled.replicas": ""})
 	}()
 	// Unique values (requireAll matches by value), 1 KiB each.
