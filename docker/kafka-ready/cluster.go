@@ -235,13 +235,20 @@ func (c *clusterRun) run(set map[string]string, internalRF int) error {
 	}
 	c.logf("%d brokers registered", len(md.Brokers))
 
-	if len(set) > 0 {
-		if err := c.applyDefaults(set); err != nil {
+	// Internal topics first: __consumer_offsets at RF 1 under a cluster default of
+	// min.insync.replicas 2 would refuse every offset commit.
+	if internalRF > 0 {
+		if err := c.raiseInternalRF(md, internalRF); err != nil {
 			return err
 		}
 	}
-	if internalRF > 0 {
-		if err := c.raiseInternalRF(md, internalRF); err != nil {
+	if v, ok := set["min.insync.replicas"]; ok {
+		if err := c.keepSmallTopicsWritable(md, v); err != nil {
+			return err
+		}
+	}
+	if len(set) > 0 {
+		if err := c.applyDefaults(set); err != nil {
 			return err
 		}
 	}
@@ -318,6 +325,70 @@ func (c *clusterRun) applyDefaults(set map[string]string) error {
 		}
 		return true, "", nil
 	})
+}
+
+// pinnedTopics returns the topics (not internal ones, which raiseInternalRF handles) that have fewer
+// replicas than minISR, with their replication factor: under a cluster default of minISR they would
+// refuse every acks=all write. Sorted by name.
+func pinnedTopics(md *Metadata, minISR int) map[string]int {
+	rf := map[string]int{}
+	for _, p := range md.Partitions {
+		if strings.HasPrefix(p.Topic, "__") {
+			continue
+		}
+		if n := len(p.Replicas); n > 0 && (rf[p.Topic] == 0 || n < rf[p.Topic]) {
+			rf[p.Topic] = n
+		}
+	}
+	for t, n := range rf {
+		if n >= minISR {
+			delete(rf, t)
+		}
+	}
+	return rf
+}
+
+// keepSmallTopicsWritable gives every topic with fewer replicas than the new min.insync.replicas a
+// topic-level min.insync.replicas equal to its replication factor, unless it has its own setting
+// already: existing topics keep taking acks=all writes with the durability they were created with.
+// Raising their replication factor (partition reassignment) is the user's call.
+func (c *clusterRun) keepSmallTopicsWritable(md *Metadata, value string) error {
+	minISR, err := strconv.Atoi(value)
+	if err != nil {
+		return fmt.Errorf("min.insync.replicas %q is not a number", value)
+	}
+	small := pinnedTopics(md, minISR)
+	names := make([]string, 0, len(small))
+	for t := range small {
+		names = append(names, t)
+	}
+	sort.Strings(names)
+	for _, topic := range names {
+		b, err := c.call(apiDescribeConfigs, describeConfigsVersion, encodeDescribeConfigsRequest(resourceTopic, topic, []string{"min.insync.replicas"}))
+		if err != nil {
+			return fmt.Errorf("topic %s: %w", topic, err)
+		}
+		vals, err := decodeDescribeConfigsResponse(b)
+		if err != nil {
+			return fmt.Errorf("topic %s: %w", topic, err)
+		}
+		if len(vals) == 1 && vals[0].Source == 1 { // DYNAMIC_TOPIC_CONFIG: the user decided
+			c.logf("topic %s (replication factor %d) has its own min.insync.replicas=%s; left alone", topic, small[topic], vals[0].Value)
+			continue
+		}
+		pin := strconv.Itoa(small[topic])
+		b, err = c.call(apiIncrementalAlterConfigs, incrementalAlterConfigsVersion,
+			encodeIncrementalAlterConfigsRequest(resourceTopic, topic, map[string]string{"min.insync.replicas": pin}, []string{"min.insync.replicas"}))
+		if err != nil {
+			return fmt.Errorf("topic %s: %w", topic, err)
+		}
+		if err := decodeIncrementalAlterConfigsResponse(b); err != nil {
+			return err
+		}
+		c.logf("topic %s has replication factor %d < min.insync.replicas %d: set its own min.insync.replicas=%s so acks=all writes keep working (raise its replication factor to get the cluster's durability)",
+			topic, small[topic], minISR, pin)
+	}
+	return nil
 }
 
 // raiseInternalRF reassigns internal-topic partitions that have fewer replicas than rf.

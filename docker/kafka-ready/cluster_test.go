@@ -55,6 +55,22 @@ func TestPlanReplicationFactor(t *testing.T) {
 	}
 }
 
+func TestPinnedTopics(t *testing.T) {
+	t.Parallel()
+	md := &Metadata{Partitions: []Partition{
+		{Topic: "old", Index: 0, Replicas: []int32{0}}, {Topic: "old", Index: 1, Replicas: []int32{0}},
+		{Topic: "mixed", Index: 0, Replicas: []int32{0, 1, 2}}, {Topic: "mixed", Index: 1, Replicas: []int32{1}},
+		{Topic: "fine", Index: 0, Replicas: []int32{0, 1}},
+		{Topic: "__consumer_offsets", Index: 0, Replicas: []int32{0}},
+	}}
+	if got := fmt.Sprint(pinnedTopics(md, 2)); got != "map[mixed:1 old:1]" {
+		t.Errorf("pinnedTopics(2) = %s, want the RF 1 user topics (smallest partition counts), not internal ones", got)
+	}
+	if got := len(pinnedTopics(md, 1)); got != 0 {
+		t.Errorf("pinnedTopics(1) = %d topics, want none", got)
+	}
+}
+
 func TestReassignmentDone(t *testing.T) {
 	t.Parallel()
 	plan := []Reassignment{{Topic: "__consumer_offsets", Partition: 0, Replicas: []int32{0, 1, 2}}, {Topic: "__consumer_offsets", Partition: 1, Replicas: []int32{0, 2, 1}}}
@@ -145,13 +161,29 @@ func TestClusterCommandAgainstKfake(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	// A topic created while the cluster was smaller (RF 1) must stay writable with acks=all.
+	seed, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer seed.Close()
+	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer scancel()
+	create := kmsg.NewPtrCreateTopicsRequest()
+	ct := kmsg.NewCreateTopicsRequestTopic()
+	ct.Topic, ct.NumPartitions, ct.ReplicationFactor = "small", 1, 1
+	create.Topics = append(create.Topics, ct)
+	if _, err := create.RequestWith(sctx, seed); err != nil {
+		t.Fatal(err)
+	}
 	var out, errOut bytes.Buffer
 	code := run([]string{"cluster", "-bootstrap", strings.Join(c.ListenAddrs(), ","), "-brokers", "3", "-set", "min.insync.replicas=2", "-timeout", "20s"}, &out, &errOut)
 	t.Logf("output:\n%s%s", out.String(), errOut.String())
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	for _, want := range []string{"3 brokers registered", "cluster default min.insync.replicas", "-> 2", "cluster default min.insync.replicas = 2"} {
+	for _, want := range []string{"3 brokers registered", "cluster default min.insync.replicas", "-> 2", "cluster default min.insync.replicas = 2",
+		"topic small has replication factor 1 < min.insync.replicas 2: set its own min.insync.replicas=1"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q", want)
 		}
