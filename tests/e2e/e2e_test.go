@@ -65,18 +65,25 @@ func TestEndToEnd(t *testing.T) {
 	t.Cleanup(func() { s.report(t) })
 	t.Cleanup(func() { s.teardown(t) })
 
-	s.step(t, "1 throwaway stack with a local backend", func(t *testing.T) { s.open(t, ctx) })
+	s.step(t, "1 throwaway stack with a local backend, its own namespace and NodePorts", func(t *testing.T) { s.open(t, ctx) })
 
-	s.step(t, "2a up from nothing until all pods Ready", func(t *testing.T) { s.firstUp(t, ctx) })
-	s.step(t, "2b smoke from the host sees 3 brokers", func(t *testing.T) { s.smoke(t, ctx, 3, "3 brokers, after the first up") })
-	s.step(t, "2c kcat in the cluster lists 3 brokers and the smoke topic", func(t *testing.T) { s.kcatList(t, ctx) })
-	s.step(t, "2d a record produced by kcat in the cluster is consumed on the host", func(t *testing.T) { s.kcatToHost(t, ctx) })
-	s.step(t, "2e an image pushed to the registry from the host runs in a pod", func(t *testing.T) { s.registryPushPull(t, ctx) })
+	s.step(t, "2a up from nothing: one node, all pods Ready", func(t *testing.T) { s.firstUp(t, ctx) })
+	s.step(t, "2b smoke sees 1 broker; a consumer group commits offsets", func(t *testing.T) {
+		s.smoke(t, ctx, 1, "1 broker, after the first up")
+		s.oneNodeGroup(t, ctx)
+	})
+	s.step(t, "2c replicas 1 -> 3: rolled, min.insync.replicas 2 in force, internal topics RF 3, old topic and offsets work", func(t *testing.T) { s.growTo3(t, ctx) })
+	s.step(t, "2d smoke from the host sees 3 brokers", func(t *testing.T) { s.smoke(t, ctx, 3, "3 brokers, after growth 1 -> 3") })
+	s.step(t, "2e kcat in the cluster lists 3 brokers and the smoke topic", func(t *testing.T) { s.kcatList(t, ctx) })
+	s.step(t, "2f a record produced by kcat in the cluster is consumed on the host", func(t *testing.T) { s.kcatToHost(t, ctx) })
+	s.step(t, "2g an image pushed to the registry from the host runs in a pod", func(t *testing.T) { s.registryPushPull(t, ctx) })
 	s.step(t, "3 preview, a second up and another preview change nothing", func(t *testing.T) { s.noChange(t, ctx) })
-	s.step(t, "4 a deleted broker pod loses no acknowledged write", func(t *testing.T) { s.deleteBroker(t, ctx) })
-	s.step(t, "5a replicas 4 adds a broker", func(t *testing.T) { s.scaleUp(t, ctx) })
-	s.step(t, "5b unsafe changes are refused and change nothing", func(t *testing.T) { s.refusedChanges(t, ctx) })
-	s.step(t, "6 destroy leaves nothing behind", func(t *testing.T) { s.destroy(t, ctx) })
+	s.step(t, "4 change matrix: each accepted change, rolled one node at a time under a live acks=all producer", func(t *testing.T) { s.matrix(t, ctx) })
+	s.step(t, "5a a deleted broker pod loses no acknowledged write", func(t *testing.T) { s.deleteBroker(t, ctx) })
+	s.step(t, "5b a SIGKILLed broker JVM loses no acknowledged write", func(t *testing.T) { s.killBroker(t, ctx) })
+	s.step(t, "6a replicas 4 adds a broker under a live producer, restarting none", func(t *testing.T) { s.scaleUp(t, ctx) })
+	s.step(t, "6b unsafe changes are refused and change nothing", func(t *testing.T) { s.refusedChanges(t, ctx) })
+	s.step(t, "7 destroy leaves nothing behind", func(t *testing.T) { s.destroy(t, ctx) })
 }
 
 type suite struct {
@@ -185,8 +192,8 @@ func (s *suite) open(t *testing.T, ctx context.Context) {
 		_ = s.waitNamespaceGone(ctx, 3*time.Minute)
 	}
 	if _, err := kubectl(ctx, "get", "namespace", ns); err == nil {
-		t.Fatalf("namespace %s exists already (another stack, or a run that could not clean up): the e2e stack deploys "+
-			"there with the default NodePorts; delete it (`kubectl delete namespace %s`) or set KAFKA_E2E_NAMESPACE", ns, ns)
+		t.Fatalf("namespace %s exists already (an e2e run that could not clean up): delete it (`kubectl delete namespace %s`) "+
+			"or set KAFKA_E2E_NAMESPACE", ns, ns)
 	} else if !notFound(err) {
 		t.Fatal(err)
 	}
@@ -195,16 +202,17 @@ func (s *suite) open(t *testing.T, ctx context.Context) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]bool{strconv.Itoa(kraft.DefaultRegistryNodePort): true}
+	want := map[string]bool{strconv.Itoa(e2eRegistryNodePort): true, strconv.Itoa(e2eMovedRegistryPort): true}
 	for i := range 4 {
-		want[strconv.Itoa(kraft.DefaultExternalNodePortBase+i)] = true
+		want[strconv.Itoa(e2eNodePortBase+i)] = true
+		want[strconv.Itoa(e2eMovedNodePortBase+i)] = true
 	}
 	for _, line := range strings.Split(used, "\n") {
 		f := strings.Fields(line)
 		for _, port := range f[min(1, len(f)):] {
 			if want[port] {
-				t.Fatalf("NodePort %s, which the e2e stack needs (defaults: brokers %d+N, registry %d), is taken by service %s; remove it first",
-					port, kraft.DefaultExternalNodePortBase, kraft.DefaultRegistryNodePort, f[0])
+				t.Fatalf("NodePort %s, which the e2e stack needs (brokers %d+N and %d+N, registry %d and %d), is taken by service %s; remove it first",
+					port, e2eNodePortBase, e2eMovedNodePortBase, e2eRegistryNodePort, e2eMovedRegistryPort, f[0])
 			}
 		}
 	}
@@ -226,14 +234,16 @@ func (s *suite) open(t *testing.T, ctx context.Context) {
 	if err := os.MkdirAll(backend, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// Its own namespace and NodePorts: the tier runs beside a user's stack (make deploy, then make
+	// test). It starts with one node, so that growth 1 -> 3 is part of the run.
 	cfg := map[string]string{
-		kraft.KeyReplicas:      "3",
-		kraft.KeyImage:         s.env.Image,
-		kraft.KeyRegistryImage: s.env.RegistryImage,
-		kraft.KeyKcatImage:     s.env.KcatImage,
-	}
-	if ns != kraft.DefaultNamespace {
-		cfg[kraft.KeyNamespace] = ns
+		kraft.KeyReplicas:             "1",
+		kraft.KeyNamespace:            ns,
+		kraft.KeyExternalNodePortBase: strconv.Itoa(e2eNodePortBase),
+		kraft.KeyRegistryNodePort:     strconv.Itoa(e2eRegistryNodePort),
+		kraft.KeyImage:                s.env.Image,
+		kraft.KeyRegistryImage:        s.env.RegistryImage,
+		kraft.KeyKcatImage:            s.env.KcatImage,
 	}
 	s.st, err = deployer.Open(ctx, deployer.Options{
 		WorkDir: project,
@@ -293,15 +303,15 @@ func (s *suite) firstUp(t *testing.T, ctx context.Context) {
 	if got := s.outputs[stack.OutputNamespace]; got != s.env.Namespace {
 		t.Errorf("output %s = %q, want %q", stack.OutputNamespace, got, s.env.Namespace)
 	}
-	if want := "127.0.0.1:31090,127.0.0.1:31091,127.0.0.1:31092"; s.outputs[stack.OutputExternalBootstrapServers] != want {
-		t.Errorf("output %s = %q, want %q (default NodePorts)", stack.OutputExternalBootstrapServers, s.outputs[stack.OutputExternalBootstrapServers], want)
+	if want := fmt.Sprintf("127.0.0.1:%d", e2eNodePortBase); s.outputs[stack.OutputExternalBootstrapServers] != want {
+		t.Errorf("output %s = %q, want %q (the e2e NodePorts)", stack.OutputExternalBootstrapServers, s.outputs[stack.OutputExternalBootstrapServers], want)
 	}
 	if got := s.outputs[stack.OutputImage]; got != s.env.Image {
 		t.Errorf("output %s = %q, want the configured image %q", stack.OutputImage, got, s.env.Image)
 	}
-	ready3, err := kubectl(ctx, "-n", s.env.Namespace, "get", "statefulset", kraft.StatefulSetName, "-o", "jsonpath={.status.readyReplicas}")
-	if err != nil || strings.TrimSpace(ready3) != "3" {
-		t.Errorf("statefulset %s readyReplicas = %q (%v), want 3", kraft.StatefulSetName, ready3, err)
+	readyReplicas, err := kubectl(ctx, "-n", s.env.Namespace, "get", "statefulset", kraft.StatefulSetName, "-o", "jsonpath={.status.readyReplicas}")
+	if err != nil || strings.TrimSpace(readyReplicas) != "1" {
+		t.Errorf("statefulset %s readyReplicas = %q (%v), want 1", kraft.StatefulSetName, readyReplicas, err)
 	}
 }
 
@@ -518,36 +528,13 @@ func changeSummary(rc *map[string]int) string {
 
 // --- step 4 -------------------------------------------------------------------------------------
 
-// deleteBroker deletes the pod leading partition 0 of a topic while a producer with acks=all writes
-// to it, waits for the StatefulSet to bring the pod back, and reads every acknowledged record back.
+// deleteBroker deletes the pod leading partition 0 of the live producer's topic (a graceful
+// delete: controlled shutdown), waits for the StatefulSet to bring the pod back, and reads every
+// acknowledged record back.
 func (s *suite) deleteBroker(t *testing.T, ctx context.Context) {
 	ns := s.env.Namespace
-	if err := createTopic(ctx, s.brokers, durabilityTopic, 3, 3); err != nil {
-		t.Fatal(err)
-	}
-	p := startAckProducer(ctx, s.brokers, durabilityTopic, s.stackName)
-	var once sync.Once
-	finish := func() {
-		once.Do(func() {
-			if err := p.finish(); err != nil {
-				t.Logf("closing the producer: %v", err)
-			}
-		})
-	}
-	defer finish()
-	if err := eventually(ctx, time.Minute, 200*time.Millisecond, "300 acknowledged records before the pod is deleted", func(context.Context) error {
-		if a, f, last := p.counts(); a < 300 {
-			if last != nil {
-				return fmt.Errorf("%d acknowledged, %d failed (last error: %w)", a, f, last)
-			}
-			return fmt.Errorf("%d acknowledged, %d failed", a, f)
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-
-	leader, err := leaderOf(ctx, s.brokers, durabilityTopic, 0)
+	load := s.startLoad(t, ctx)
+	leader, err := leaderOf(ctx, s.brokers, loadTopic, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -556,12 +543,11 @@ func (s *suite) deleteBroker(t *testing.T, ctx context.Context) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ackedBefore, _, _ := p.counts()
 	deleted := time.Now()
 	if _, err := kubectl(ctx, "-n", ns, "delete", "pod", pod, "--wait=false"); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("deleted %s (leader of %s/0) after %d acknowledged records", pod, durabilityTopic, ackedBefore)
+	t.Logf("deleted %s (leader of %s/0) after %d acknowledged records", pod, loadTopic, load.Stats().Acked)
 	err = eventually(ctx, recoveryTimeout, time.Second, pod+" replaced and Ready", func(ctx context.Context) error {
 		out, err := kubectl(ctx, "-n", ns, "get", "pod", pod, "-o",
 			`jsonpath={.metadata.uid} {.status.conditions[?(@.type=="Ready")].status}`)
@@ -578,71 +564,23 @@ func (s *suite) deleteBroker(t *testing.T, ctx context.Context) {
 		t.Fatal(err)
 	}
 	recovered := time.Now()
-	recovery := recovered.Sub(deleted)
-	during := p.ackedBetween(deleted, recovered)
-	s.measure(t, "recovery of a deleted broker pod", "%s (delete %s -> new pod Ready; %d records acknowledged meanwhile)",
-		recovery.Round(100*time.Millisecond), pod, during)
-
-	// Keep producing against the recovered cluster, so the read-back covers writes on both sides.
-	if err := eventually(ctx, 2*time.Minute, 200*time.Millisecond, "300 acknowledged records after recovery", func(context.Context) error {
-		if n := p.ackedBetween(recovered, time.Now().Add(time.Hour)); n < 300 {
-			return fmt.Errorf("%d acknowledged since recovery", n)
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	finish()
-	acked, failed, lastErr := p.counts()
-	t.Logf("producer: %d records acknowledged, %d writes failed (retries allowed; last error: %v), longest gap between acknowledgements %s",
-		acked, failed, lastErr, p.longestGap().Round(time.Millisecond))
-
-	rctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
-	defer cancel()
-	records, err := readAll(rctx, s.brokers, durabilityTopic, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if missing := p.missing(records); len(missing) > 0 {
-		t.Fatalf("%d of %d acknowledged records are lost (read back %d records); first: %v",
-			len(missing), acked, len(records), missing[:min(20, len(missing))])
-	}
-	t.Logf("all %d acknowledged records read back (%d records in the topic, duplicates from retries allowed)", acked, len(records))
+	rep := s.stopLoad(t, ctx, load)
+	s.measure(t, "recovery of a deleted broker pod", "%s (delete %s -> new pod Ready, caught up); producer: %d acknowledged meanwhile, longest gap %s, %d unacknowledged, 0 lost",
+		recovered.Sub(deleted).Round(100*time.Millisecond), pod, load.AckedBetween(deleted, recovered), rep.LongestAckGap.Round(time.Millisecond), rep.Unacknowledged)
 	s.smoke(t, ctx, 3, "3 brokers, after the pod deletion")
 }
 
 // --- step 5 -------------------------------------------------------------------------------------
 
-// scaleUp sets replicas 4 as `pulumi config set replicas 4` would: a broker-only node joins and the
-// existing nodes keep running (their configuration does not change).
+// scaleUp sets replicas 4 as `pulumi config set replicas 4` would, under the live producer: a
+// broker-only node joins and the existing nodes keep running (their configuration does not change).
 func (s *suite) scaleUp(t *testing.T, ctx context.Context) {
-	ns := s.env.Namespace
-	before := s.podUIDs(t, ctx)
-	if err := s.st.SetConfig(ctx, kraft.KeyReplicas, auto.ConfigValue{Value: "4"}); err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	uctx, cancel := context.WithTimeout(ctx, upTimeout)
-	defer cancel()
-	up, err := s.st.Up(uctx)
-	if err != nil {
-		t.Fatalf("up with replicas 4: %v", err)
-	}
-	if err := waitPodsReady(ctx, ns, podsReadyTimeout); err != nil {
-		t.Fatal(err)
-	}
-	s.measure(t, "scale 3 -> 4 brokers (up until all pods Ready)", "%s (%s)", time.Since(start).Round(100*time.Millisecond), changeSummary(up.Summary.ResourceChanges))
-	s.setOutputs(t, up.Outputs)
-	if len(s.brokers) != 4 {
-		t.Fatalf("output %s lists %d brokers, want 4: %v", stack.OutputExternalBootstrapServers, len(s.brokers), s.brokers)
-	}
-	after := s.podUIDs(t, ctx)
-	for pod, uid := range before {
-		if strings.HasPrefix(pod, kraft.StatefulSetName+"-") && after[pod] != uid {
-			t.Errorf("%s was restarted by the scale-up (uid %s -> %s); adding a broker must not touch the others", pod, uid, after[pod])
+	s.applyChange(t, ctx, change{name: "replicas 3 -> 4 (no roll)", key: kraft.KeyReplicas, value: "4", load: true, check: func(t *testing.T, ctx context.Context) {
+		if len(s.brokers) != 4 {
+			t.Fatalf("output %s lists %d brokers, want 4: %v", stack.OutputExternalBootstrapServers, len(s.brokers), s.brokers)
 		}
-	}
-	s.smoke(t, ctx, 4, "4 brokers, after scale-up")
+		s.smoke(t, ctx, 4, "4 brokers, after scale-up")
+	}})
 }
 
 // refusedChanges sets what the program must refuse on a running cluster and checks that `up`

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
 )
 
 // setupHint tells a human how to get the environment the tests need.
@@ -33,11 +31,20 @@ type testEnv struct {
 	// Cluster is "k8s-local" or "external" (KAFKA_E2E_CLUSTER); on k8s-local the hostPath data
 	// directories are on this machine and are removed after the run.
 	Cluster string
-	// Namespace is the stack's namespace (KAFKA_E2E_NAMESPACE; default the program's default).
+	// Namespace is the stack's namespace (KAFKA_E2E_NAMESPACE; default kafka-kraft-e2e, apart from
+	// the program's default so the tier runs beside a user's stack).
 	Namespace string
 	// Artifacts is where logs and failure dumps go (KAFKA_E2E_ARTIFACTS).
 	Artifacts string
 }
+
+// The e2e stack's own namespace and NodePorts, clear of the program's defaults (kafka-kraft,
+// 31090+N, 31500), so `make deploy` followed by `make test` works.
+const (
+	e2eNamespace        = "kafka-kraft-e2e"
+	e2eNodePortBase     = 31190
+	e2eRegistryNodePort = 31590
+)
 
 // requireEnv reads the environment and fails the test, naming every missing piece and how to get
 // it, when something is missing. The end-to-end tier never skips.
@@ -74,7 +81,7 @@ func requireEnv(t *testing.T) testEnv {
 			"prebuilt images; missing: %s.\nTo get them, %s.", strings.Join(sorted(missing), ", "), setupHint)
 	}
 	if e.Namespace == "" {
-		e.Namespace = kraft.DefaultNamespace
+		e.Namespace = e2eNamespace
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -65,18 +65,20 @@ func eventually(ctx context.Context, timeout, every time.Duration, what string, 
 	}
 }
 
-// waitPodsReady waits until every pod of the namespace is Ready (kubectl wait).
+// waitPodsReady waits until every pod of the namespace is Ready (kubectl wait), except pods that
+// have completed (the cluster-settings Job's).
 func waitPodsReady(ctx context.Context, ns string, timeout time.Duration) error {
+	const running = "--field-selector=status.phase!=Succeeded"
 	// `kubectl wait --all` fails at once on an empty namespace; the pods may not exist yet.
 	return eventually(ctx, timeout, 3*time.Second, "all pods of "+ns+" Ready", func(ctx context.Context) error {
-		names, err := kubectl(ctx, "-n", ns, "get", "pods", "-o", "name")
+		names, err := kubectl(ctx, "-n", ns, "get", "pods", running, "-o", "name")
 		if err != nil {
 			return err
 		}
 		if strings.TrimSpace(names) == "" {
 			return errors.New("no pods yet")
 		}
-		_, err = kubectl(ctx, "-n", ns, "wait", "--for=condition=Ready", "pod", "--all", "--timeout=30s")
+		_, err = kubectl(ctx, "-n", ns, "wait", "--for=condition=Ready", "pod", "--all", running, "--timeout=30s")
 		return err
 	})
 }
