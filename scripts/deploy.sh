@@ -14,9 +14,10 @@
 # STACK (default "local", a git-ignored copy of Pulumi.dev.yaml) gets `image`, `registryImage` and
 # `kcatImage` set to those prebuilt images, which skips the build inside Pulumi.
 #
-# Env: STACK, KUBECONFIG, PULUMI_BACKEND_URL (default: your Pulumi login, else a local file backend
+# Env: STACK, YES=1 (up without the confirmation; the plan is still printed), KUBECONFIG, PULUMI_BACKEND_URL (default: your Pulumi login, else a local file backend
 # in ~/.kafka-kraft/state), PULUMI_CONFIG_PASSPHRASE (default empty for that local backend).
 set -euo pipefail
+ORIG_PATH=$PATH
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 action=${1:?usage: scripts/deploy.sh up|preview|destroy|outputs|smoke}
@@ -52,9 +53,12 @@ fi
 
 export PULUMI_SKIP_UPDATE_CHECK=true
 if [ -z "${PULUMI_BACKEND_URL:-}" ] && ! pulumi whoami >/dev/null 2>&1; then
-  export PULUMI_BACKEND_URL="file://$HOME/.kafka-kraft/state"
+  # Log the CLI in to a local backend, not just this process: `pulumi config set`, `pulumi stack
+  # output` and `pulumi up` typed afterwards then find the same stack (a PULUMI_BACKEND_URL set here
+  # would vanish with this script, and the CLI would ask for PULUMI_ACCESS_TOKEN).
   mkdir -p "$HOME/.kafka-kraft/state"
-  log "not logged in to Pulumi: using the local backend $PULUMI_BACKEND_URL"
+  pulumi login "file://$HOME/.kafka-kraft/state" >/dev/null
+  log "not logged in to Pulumi: logged the CLI in to the local backend file://$HOME/.kafka-kraft/state"
 fi
 if [ -z "${PULUMI_CONFIG_PASSPHRASE+x}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
   # The stack holds no secrets unless you add some; set a passphrase before you do.
@@ -66,5 +70,20 @@ if [ "$action" = smoke ]; then
   [ -n "$brokers" ] || { log "stack $STACK has no externalBootstrapServers output: deploy it first (make deploy)"; exit 1; }
   # shellcheck disable=SC2086 # SMOKE_FLAGS holds several flags
   exec go run ./cmd/smoke -brokers "$brokers" ${SMOKE_FLAGS:-}
+fi
+yes=()
+if [ "$action" = up ] && [ "${YES:-}" = 1 ]; then
+  yes=(-yes)
+fi
+if [ "$action" = up ]; then
+  # What a user types next works in this shell and any other: the CLI is logged in (above); only
+  # the passphrase of the local backend and, offline, the CLI's folder must be known.
+  hint="change it with: pulumi config set --stack $STACK replicas 4 && make deploy STACK=$STACK"
+  command -v pulumi >/dev/null 2>&1 && [ "$(command -v pulumi)" != "$(PATH=${ORIG_PATH:-$PATH} command -v pulumi 2>/dev/null)" ] \
+    && hint="$hint (the Pulumi CLI is in $(dirname "$(command -v pulumi)"))"
+  [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ] && hint="$hint; with the local backend, export PULUMI_CONFIG_PASSPHRASE= first"
+  trap 'log "$hint"' EXIT
+  go run ./cmd/kafka-kraft -stack "$STACK" "${yes[@]}" "${config[@]}" "$action"
+  exit
 fi
 exec go run ./cmd/kafka-kraft -stack "$STACK" "${config[@]}" "$action"

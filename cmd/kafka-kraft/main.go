@@ -6,11 +6,13 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"sort"
@@ -38,11 +40,34 @@ func main() {
 }
 
 func run(args []string) int {
+	return runWith(args, os.Stdin, os.Stdout, os.Stderr, isTerminal(os.Stdin))
+}
+
+// isTerminal reports whether f is an interactive terminal (a character device).
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// confirm asks a yes/no question on out and reads the answer from in; only "y" or "yes" agree.
+func confirm(in io.Reader, out io.Writer, question string) bool {
+	fmt.Fprintf(out, "%s [y/N] ", question)
+	line, _ := bufio.NewReader(in).ReadString('\n')
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return true
+	}
+	return false
+}
+
+func runWith(args []string, stdin io.Reader, stdout, stderr io.Writer, interactive bool) int {
 	fs := flag.NewFlagSet("kafka-kraft", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	stackName := fs.String("stack", "dev", "stack name (one per environment)")
 	dir := fs.String("dir", ".", "project directory (holds Pulumi.yaml)")
 	cfg := configFlags{}
 	fs.Var(cfg, "config", "set a stack config value before the operation, like `pulumi config set` (repeatable): key=value")
+	yes := fs.Bool("yes", false, "up: apply without asking (the plan is still printed first); without it an interactive terminal is asked to confirm")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: kafka-kraft [flags] up|preview|destroy|outputs\n\nflags:\n")
 		fs.PrintDefaults()
@@ -61,60 +86,72 @@ func run(args []string) int {
 	switch action {
 	case "up", "preview", "destroy", "outputs":
 	default:
-		fmt.Fprintf(os.Stderr, "unknown action %q: want up, preview, destroy or outputs\n", action)
+		fmt.Fprintf(stderr, "unknown action %q: want up, preview, destroy or outputs\n", action)
 		return 2
 	}
 
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	start := time.Now()
-	s, err := deployer.Open(ctx, deployer.Options{WorkDir: *dir, Stack: *stackName, Config: cfg, Progress: os.Stdout})
+	s, err := deployer.Open(ctx, deployer.Options{WorkDir: *dir, Stack: *stackName, Config: cfg, Progress: stdout})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "error:", err)
+		fmt.Fprintln(stderr, "error:", err)
 		return 1
 	}
-	fmt.Fprintf(os.Stderr, "==> %s stack %q\n", action, *stackName)
+	fmt.Fprintf(stderr, "==> %s stack %q\n", action, *stackName)
 	switch action {
 	case "up":
-		res, err := s.Up(ctx)
+		// Show the plan first, as `pulumi up` does: what changes, and prominently a replacement of
+		// the StatefulSet (a full outage). An interactive terminal is asked to confirm.
+		steps, err := s.Plan(ctx)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "error:", err)
+			fmt.Fprintln(stderr, "error: preview:", err)
 			return 1
 		}
-		printOutputs(deployer.StringOutputs(res.Outputs))
+		fmt.Fprint(stdout, deployer.FormatPlan(steps))
+		if len(steps) > 0 && !*yes && interactive && !confirm(stdin, stdout, "Do you want to perform this update?") {
+			fmt.Fprintln(stderr, "==> update cancelled; nothing was changed")
+			return 1
+		}
+		res, err := s.Up(ctx)
+		if err != nil {
+			fmt.Fprintln(stderr, "error:", err)
+			return 1
+		}
+		printOutputs(stdout, deployer.StringOutputs(res.Outputs))
 	case "preview":
 		res, err := s.Preview(ctx)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "error:", err)
+			fmt.Fprintln(stderr, "error:", err)
 			return 1
 		}
-		fmt.Printf("changes: %d %v\n", deployer.Changes(res), res.ChangeSummary)
+		fmt.Fprintf(stdout, "changes: %d %v\n", deployer.Changes(res), res.ChangeSummary)
 	case "destroy":
 		if _, err := s.Destroy(ctx); err != nil {
-			fmt.Fprintln(os.Stderr, "error:", err)
+			fmt.Fprintln(stderr, "error:", err)
 			return 1
 		}
 	case "outputs":
 		out, err := s.Outputs(ctx)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "error:", err)
+			fmt.Fprintln(stderr, "error:", err)
 			return 1
 		}
 		b, _ := json.MarshalIndent(deployer.StringOutputs(out), "", "  ")
-		fmt.Println(string(b))
+		fmt.Fprintln(stdout, string(b))
 	}
-	fmt.Fprintf(os.Stderr, "==> %s done in %s\n", action, time.Since(start).Round(time.Second))
+	fmt.Fprintf(stderr, "==> %s done in %s\n", action, time.Since(start).Round(time.Second))
 	return 0
 }
 
-func printOutputs(out map[string]string) {
+func printOutputs(w io.Writer, out map[string]string) {
 	keys := make([]string, 0, len(out))
 	for k := range out {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	fmt.Println("Outputs:")
+	fmt.Fprintln(w, "Outputs:")
 	for _, k := range keys {
-		fmt.Printf("  %-26s %s\n", k, out[k])
+		fmt.Fprintf(w, "  %-26s %s\n", k, out[k])
 	}
 }

@@ -1,6 +1,9 @@
 package main
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // The success paths run the Pulumi engine and are covered by the e2e tier (which uses the same
 // deployer package); these cases fail before any engine work and must not touch a stack.
@@ -47,5 +50,18 @@ func TestConfigFlagsParseKeyValue(t *testing.T) {
 	}
 	if c["replicas"] != "4" || c["brokerProperties"] != `{"a":"b=c"}` {
 		t.Errorf("parsed %v", c)
+	}
+}
+
+func TestConfirmAcceptsOnlyYes(t *testing.T) {
+	t.Parallel()
+	for answer, want := range map[string]bool{"y\n": true, "YES\n": true, " yes \n": true, "\n": false, "n\n": false, "sure\n": false, "": false} {
+		var out strings.Builder
+		if got := confirm(strings.NewReader(answer), &out, "Do you want to perform this update?"); got != want {
+			t.Errorf("answer %q: confirm = %v, want %v", answer, got, want)
+		}
+		if out.String() != "Do you want to perform this update? [y/N] " {
+			t.Errorf("prompt %q", out.String())
+		}
 	}
 }

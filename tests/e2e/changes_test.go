@@ -316,7 +316,7 @@ func (s *suite) applyChange(t *testing.T, ctx context.Context, c change) {
 		minISR, samples, lowAt, lowPart := watch.stop()
 		figure += fmt.Sprintf("; producer: %d acknowledged during the change, longest gap %s, %d unacknowledged, 0 lost; min ISR %d over %d samples",
 			load.AckedBetween(start, rollEnd), rep.LongestAckGap.Round(time.Millisecond), rep.Unacknowledged, minISR, samples)
-		if minISR < 2 {
+		if rep.ReplicationFactor >= 3 && minISR < 2 {
 			t.Errorf("%s: partition %d of %s had %d in-sync replicas at %s (min.insync.replicas 2): the roll took two replicas out at once",
 				c.name, lowPart, loadTopic, minISR, lowAt.Format(time.TimeOnly))
 		}
@@ -332,8 +332,9 @@ func (s *suite) applyChange(t *testing.T, ctx context.Context, c change) {
 // and waits for its first acknowledgements.
 func (s *suite) startLoad(t *testing.T, ctx context.Context) *smoke.Load {
 	t.Helper()
+	rf := min(3, len(s.brokers))
 	l, err := smoke.StartLoad(ctx, smoke.LoadConfig{
-		Brokers: s.brokers, Topic: loadTopic, Partitions: 3, ReplicationFactor: min(3, len(s.brokers)), MinInsyncReplicas: 2,
+		Brokers: s.brokers, Topic: loadTopic, Partitions: 3, ReplicationFactor: rf, MinInsyncReplicas: max(1, rf-1),
 		Rate: loadRate, Progress: s.progress("load.log"),
 	})
 	if err != nil {
@@ -485,7 +486,9 @@ func (s *suite) growTo3(t *testing.T, ctx context.Context) {
 	if v, src := s.topicConfig(t, ctx, kafka.ResourceTypeTopic, growthTopic, "min.insync.replicas"); v != "1" {
 		t.Fatalf("before the growth: %s has min.insync.replicas %s (source %d), want 1", growthTopic, v, src)
 	}
-	s.applyChange(t, ctx, change{name: "replicas 1 -> 3", key: kraft.KeyReplicas, value: "3", roll: true, check: func(t *testing.T, ctx context.Context) {
+	// The live producer writes to an RF 1 topic (the only kind one node has): it stalls while kafka-0
+	// restarts and must ride over it.
+	s.applyChange(t, ctx, change{name: "replicas 1 -> 3", key: kraft.KeyReplicas, value: "3", roll: true, load: true, check: func(t *testing.T, ctx context.Context) {
 		if len(s.brokers) != 3 {
 			t.Fatalf("output %s lists %v, want 3 brokers", stack.OutputExternalBootstrapServers, s.brokers)
 		}
@@ -569,10 +572,10 @@ func (s *suite) matrix(t *testing.T, ctx context.Context) {
 				t.Errorf("kcat deployment not back: %v", err)
 			}
 		}},
-		{name: "registryNodePort 31591 (no Kafka roll)", key: kraft.KeyRegistryNodePort, value: strconv.Itoa(e2eMovedRegistryPort),
+		{name: "registryNodePort 31591 (no Kafka roll)", key: kraft.KeyRegistryNodePort, value: strconv.Itoa(s.ports.movedRegistryPort),
 			check: func(t *testing.T, ctx context.Context) {
 				reg := s.outputs[stack.OutputRegistry]
-				if !strings.HasSuffix(reg, ":"+strconv.Itoa(e2eMovedRegistryPort)) {
+				if !strings.HasSuffix(reg, ":"+strconv.Itoa(s.ports.movedRegistryPort)) {
 					t.Errorf("output %s = %q, want the new port", stack.OutputRegistry, reg)
 				}
 				err := eventually(ctx, 2*time.Minute, 2*time.Second, "registry answers on "+reg, func(ctx context.Context) error {
@@ -593,9 +596,10 @@ func (s *suite) matrix(t *testing.T, ctx context.Context) {
 			}},
 		// Advertised addresses change: clients outside reconnect to the new ports. No live producer
 		// through the old ports (they close as the Services change); smoke on the new ones after.
-		{name: "externalNodePortBase 31290 (rolls)", key: kraft.KeyExternalNodePortBase, value: strconv.Itoa(e2eMovedNodePortBase), roll: true,
+		{name: "externalNodePortBase 31290 (rolls)", key: kraft.KeyExternalNodePortBase, value: strconv.Itoa(s.ports.movedNodePortBase), roll: true,
 			check: func(t *testing.T, ctx context.Context) {
-				want := fmt.Sprintf("127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d", e2eMovedNodePortBase, e2eMovedNodePortBase+1, e2eMovedNodePortBase+2)
+				base := s.ports.movedNodePortBase
+				want := fmt.Sprintf("127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d", base, base+1, base+2)
 				if got := s.outputs[stack.OutputExternalBootstrapServers]; got != want {
 					t.Errorf("output %s = %q, want %q", stack.OutputExternalBootstrapServers, got, want)
 				}

@@ -55,28 +55,35 @@ const (
 func TestEndToEnd(t *testing.T) {
 	e := requireEnv(t)
 	ctx := testContext(t)
-	s := &suite{env: e, stackName: "e2e-" + randomHex(3)}
-	s.dir = filepath.Join(e.Artifacts, s.stackName)
-	if err := os.MkdirAll(s.dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	s.dump = dumper{ns: e.Namespace, pvPrefix: "kafka-kraft-" + s.stackName + "-", dir: s.dir}
-	t.Logf("stack %s, namespace %s, images %s / %s / %s; logs in %s", s.stackName, e.Namespace, e.Image, e.KcatImage, e.RegistryImage, s.dir)
-	t.Cleanup(func() { s.report(t) })
-	t.Cleanup(func() { s.teardown(t) })
+	name := "e2e-" + randomHex(3)
 
-	s.step(t, "1 throwaway stack with a local backend, its own namespace and NodePorts", func(t *testing.T) { s.open(t, ctx) })
-
-	s.step(t, "2a up from nothing: one node, all pods Ready", func(t *testing.T) { s.firstUp(t, ctx) })
-	s.step(t, "2b smoke sees 1 broker; a consumer group commits offsets", func(t *testing.T) {
-		s.smoke(t, ctx, 1, "1 broker, after the first up")
-		s.oneNodeGroup(t, ctx)
+	// Growth 1 -> 3 needs a stack that starts with one node (and keeps its one voter: the voter set
+	// is fixed at format time). It runs first, in its own namespace and NodePorts, and is destroyed
+	// before the main stack starts.
+	ge := e
+	ge.Namespace = e.Namespace + "-grow"
+	g := newSuite(t, ge, name+"-grow", suitePorts{nodePortBase: e2eGrowNodePortBase, registryPort: e2eGrowRegistryPort}, map[string]string{
+		kraft.KeyReplicas: "1", kraft.KeyControllers: "1", kraft.KeyKcatEnabled: "false",
 	})
-	s.step(t, "2c replicas 1 -> 3: rolled, min.insync.replicas 2 in force, internal topics RF 3, old topic and offsets work", func(t *testing.T) { s.growTo3(t, ctx) })
-	s.step(t, "2d smoke from the host sees 3 brokers", func(t *testing.T) { s.smoke(t, ctx, 3, "3 brokers, after growth 1 -> 3") })
-	s.step(t, "2e kcat in the cluster lists 3 brokers and the smoke topic", func(t *testing.T) { s.kcatList(t, ctx) })
-	s.step(t, "2f a record produced by kcat in the cluster is consumed on the host", func(t *testing.T) { s.kcatToHost(t, ctx) })
-	s.step(t, "2g an image pushed to the registry from the host runs in a pod", func(t *testing.T) { s.registryPushPull(t, ctx) })
+	g.step(t, "G1 growth stack: one node, all pods Ready", func(t *testing.T) {
+		g.open(t, ctx)
+		g.firstUp(t, ctx, 1)
+	})
+	g.step(t, "G2 smoke sees 1 broker; a consumer group commits offsets", func(t *testing.T) {
+		g.smoke(t, ctx, 1, "1 broker, after the first up")
+		g.oneNodeGroup(t, ctx)
+	})
+	g.step(t, "G3 replicas 1 -> 3: rolled, min.insync.replicas 2 in force, internal topics RF 3, old topic and offsets work", func(t *testing.T) { g.growTo3(t, ctx) })
+	g.step(t, "G4 growth stack destroyed", func(t *testing.T) { g.destroy(t, ctx) })
+
+	s := newSuite(t, e, name, suitePorts{nodePortBase: e2eNodePortBase, registryPort: e2eRegistryNodePort,
+		movedNodePortBase: e2eMovedNodePortBase, movedRegistryPort: e2eMovedRegistryPort}, map[string]string{kraft.KeyReplicas: "3"})
+	s.step(t, "1 throwaway stack with a local backend, its own namespace and NodePorts", func(t *testing.T) { s.open(t, ctx) })
+	s.step(t, "2a up from nothing until all pods Ready", func(t *testing.T) { s.firstUp(t, ctx, 3) })
+	s.step(t, "2b smoke from the host sees 3 brokers", func(t *testing.T) { s.smoke(t, ctx, 3, "3 brokers, after the first up") })
+	s.step(t, "2c kcat in the cluster lists 3 brokers and the smoke topic", func(t *testing.T) { s.kcatList(t, ctx) })
+	s.step(t, "2d a record produced by kcat in the cluster is consumed on the host", func(t *testing.T) { s.kcatToHost(t, ctx) })
+	s.step(t, "2e an image pushed to the registry from the host runs in a pod", func(t *testing.T) { s.registryPushPull(t, ctx) })
 	s.step(t, "3 preview, a second up and another preview change nothing", func(t *testing.T) { s.noChange(t, ctx) })
 	s.step(t, "4 change matrix: each accepted change, rolled one node at a time under a live acks=all producer", func(t *testing.T) { s.matrix(t, ctx) })
 	s.step(t, "5a a deleted broker pod loses no acknowledged write", func(t *testing.T) { s.deleteBroker(t, ctx) })
@@ -86,9 +93,32 @@ func TestEndToEnd(t *testing.T) {
 	s.step(t, "7 destroy leaves nothing behind", func(t *testing.T) { s.destroy(t, ctx) })
 }
 
+// suitePorts are the NodePorts a suite's stack uses, and moves to in the change matrix (0: none).
+type suitePorts struct {
+	nodePortBase, registryPort           int
+	movedNodePortBase, movedRegistryPort int
+}
+
+// newSuite prepares a suite for one throwaway stack; its teardown is registered at once.
+func newSuite(t *testing.T, e testEnv, stackName string, ports suitePorts, initial map[string]string) *suite {
+	t.Helper()
+	s := &suite{env: e, stackName: stackName, ports: ports, initial: initial}
+	s.dir = filepath.Join(e.Artifacts, s.stackName)
+	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s.dump = dumper{ns: e.Namespace, pvPrefix: "kafka-kraft-" + s.stackName + "-", dir: s.dir}
+	t.Logf("stack %s, namespace %s, images %s / %s / %s; logs in %s", s.stackName, e.Namespace, e.Image, e.KcatImage, e.RegistryImage, s.dir)
+	t.Cleanup(func() { s.report(t) })
+	t.Cleanup(func() { s.teardown(t) })
+	return s
+}
+
 type suite struct {
 	env       testEnv
 	stackName string
+	ports     suitePorts
+	initial   map[string]string // config the stack starts with (besides namespace, ports, images)
 	dir       string
 	dump      dumper
 	st        *deployer.Stack
@@ -202,17 +232,24 @@ func (s *suite) open(t *testing.T, ctx context.Context) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]bool{strconv.Itoa(e2eRegistryNodePort): true, strconv.Itoa(e2eMovedRegistryPort): true}
+	want := map[string]bool{}
+	for _, p := range []int{s.ports.registryPort, s.ports.movedRegistryPort} {
+		if p != 0 {
+			want[strconv.Itoa(p)] = true
+		}
+	}
 	for i := range 4 {
-		want[strconv.Itoa(e2eNodePortBase+i)] = true
-		want[strconv.Itoa(e2eMovedNodePortBase+i)] = true
+		want[strconv.Itoa(s.ports.nodePortBase+i)] = true
+		if s.ports.movedNodePortBase != 0 {
+			want[strconv.Itoa(s.ports.movedNodePortBase+i)] = true
+		}
 	}
 	for _, line := range strings.Split(used, "\n") {
 		f := strings.Fields(line)
 		for _, port := range f[min(1, len(f)):] {
 			if want[port] {
-				t.Fatalf("NodePort %s, which the e2e stack needs (brokers %d+N and %d+N, registry %d and %d), is taken by service %s; remove it first",
-					port, e2eNodePortBase, e2eMovedNodePortBase, e2eRegistryNodePort, e2eMovedRegistryPort, f[0])
+				t.Fatalf("NodePort %s, which the e2e stack %s needs (%+v), is taken by service %s; remove it first",
+					port, s.stackName, s.ports, f[0])
 			}
 		}
 	}
@@ -235,15 +272,17 @@ func (s *suite) open(t *testing.T, ctx context.Context) {
 		t.Fatal(err)
 	}
 	// Its own namespace and NodePorts: the tier runs beside a user's stack (make deploy, then make
-	// test). It starts with one node, so that growth 1 -> 3 is part of the run.
+	// test).
 	cfg := map[string]string{
-		kraft.KeyReplicas:             "1",
 		kraft.KeyNamespace:            ns,
-		kraft.KeyExternalNodePortBase: strconv.Itoa(e2eNodePortBase),
-		kraft.KeyRegistryNodePort:     strconv.Itoa(e2eRegistryNodePort),
+		kraft.KeyExternalNodePortBase: strconv.Itoa(s.ports.nodePortBase),
+		kraft.KeyRegistryNodePort:     strconv.Itoa(s.ports.registryPort),
 		kraft.KeyImage:                s.env.Image,
 		kraft.KeyRegistryImage:        s.env.RegistryImage,
 		kraft.KeyKcatImage:            s.env.KcatImage,
+	}
+	for k, v := range s.initial {
+		cfg[k] = v
 	}
 	s.st, err = deployer.Open(ctx, deployer.Options{
 		WorkDir: project,
@@ -283,7 +322,7 @@ func repoRoot(t *testing.T) string {
 
 // --- step 2 -------------------------------------------------------------------------------------
 
-func (s *suite) firstUp(t *testing.T, ctx context.Context) {
+func (s *suite) firstUp(t *testing.T, ctx context.Context, replicas int) {
 	start := time.Now()
 	uctx, cancel := context.WithTimeout(ctx, firstUpTimeout)
 	defer cancel()
@@ -303,15 +342,19 @@ func (s *suite) firstUp(t *testing.T, ctx context.Context) {
 	if got := s.outputs[stack.OutputNamespace]; got != s.env.Namespace {
 		t.Errorf("output %s = %q, want %q", stack.OutputNamespace, got, s.env.Namespace)
 	}
-	if want := fmt.Sprintf("127.0.0.1:%d", e2eNodePortBase); s.outputs[stack.OutputExternalBootstrapServers] != want {
+	var addrs []string
+	for i := range replicas {
+		addrs = append(addrs, fmt.Sprintf("127.0.0.1:%d", s.ports.nodePortBase+i))
+	}
+	if want := strings.Join(addrs, ","); s.outputs[stack.OutputExternalBootstrapServers] != want {
 		t.Errorf("output %s = %q, want %q (the e2e NodePorts)", stack.OutputExternalBootstrapServers, s.outputs[stack.OutputExternalBootstrapServers], want)
 	}
 	if got := s.outputs[stack.OutputImage]; got != s.env.Image {
 		t.Errorf("output %s = %q, want the configured image %q", stack.OutputImage, got, s.env.Image)
 	}
 	readyReplicas, err := kubectl(ctx, "-n", s.env.Namespace, "get", "statefulset", kraft.StatefulSetName, "-o", "jsonpath={.status.readyReplicas}")
-	if err != nil || strings.TrimSpace(readyReplicas) != "1" {
-		t.Errorf("statefulset %s readyReplicas = %q (%v), want 1", kraft.StatefulSetName, readyReplicas, err)
+	if err != nil || strings.TrimSpace(readyReplicas) != strconv.Itoa(replicas) {
+		t.Errorf("statefulset %s readyReplicas = %q (%v), want %d", kraft.StatefulSetName, readyReplicas, err, replicas)
 	}
 }
 

@@ -44,6 +44,9 @@ const (
 	e2eNamespace        = "kafka-kraft-e2e"
 	e2eNodePortBase     = 31190
 	e2eRegistryNodePort = 31590
+	// The growth stack (1 -> 3 nodes) runs first, on ports of its own.
+	e2eGrowNodePortBase = 31390
+	e2eGrowRegistryPort = 31592
 )
 
 // requireEnv reads the environment and fails the test, naming every missing piece and how to get

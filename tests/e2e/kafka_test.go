@@ -89,4 +89,3 @@ func readUntil(ctx context.Context, brokers []string, topic string, partition in
 		}
 	}
 }
-
