@@ -47,15 +47,15 @@ func evaluate(node Node, md *Metadata, q *Quorum, maxLag int64) (bool, string) {
 				behind = append(behind, fmt.Sprintf("%s-%d", p.Topic, p.Index))
 			}
 		}
-		if len(behind) > 0 {
+		if n := len(behind); n > 0 {
 			sort.Strings(behind)
 			more := ""
-			if len(behind) > maxListed {
-				more = fmt.Sprintf(" and %d more", len(behind)-maxListed)
+			if n > maxListed {
+				more = fmt.Sprintf(" and %d more", n-maxListed)
 				behind = behind[:maxListed]
 			}
 			return false, fmt.Sprintf("broker %d is not yet in the ISR of %d of the %d partitions it replicates: %s%s",
-				node.ID, len(behind)+countMore(more), replicated, strings.Join(behind, ", "), more)
+				node.ID, n, replicated, strings.Join(behind, ", "), more)
 		}
 		ok = append(ok, fmt.Sprintf("broker %d registered and in the ISR of all %d partitions it replicates", node.ID, replicated))
 	}
@@ -90,15 +90,6 @@ func evaluate(node Node, md *Metadata, q *Quorum, maxLag int64) (bool, string) {
 		return false, fmt.Sprintf("node %d has neither the broker nor the controller role", node.ID)
 	}
 	return true, strings.Join(ok, "; ")
-}
-
-// countMore recovers the count folded into " and N more".
-func countMore(more string) int {
-	var n int
-	if more != "" {
-		fmt.Sscanf(more, " and %d more", &n)
-	}
-	return n
 }
 
 func contains(ids []int32, id int32) bool {

@@ -15,6 +15,7 @@ package main
 //     reassignment, leaders untouched, and waits until every new replica is in the ISR.
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -144,7 +145,7 @@ func clusterCommand(args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
+		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2

@@ -23,6 +23,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -54,7 +55,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		maxLag  = fs.Int64("max-quorum-lag", 1000, "largest lag, in records behind the quorum's high watermark, of a voter that counts as caught up")
 	)
 	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
+		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2

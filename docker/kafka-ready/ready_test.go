@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -81,7 +82,7 @@ func TestMetadataWireMatchesKafka(t *testing.T) {
 	resp.ControllerID = 2
 	for _, id := range []int32{0, 1} {
 		b := kmsg.NewMetadataResponseBroker()
-		b.NodeID, b.Host, b.Port = id, "kafka-"+string(rune('0'+id)), 9092
+		b.NodeID, b.Host, b.Port = id, fmt.Sprint("kafka-", id), 9092
 		resp.Brokers = append(resp.Brokers, b)
 	}
 	topic := kmsg.NewMetadataResponseTopic()

@@ -233,7 +233,10 @@ func (l *Load) Stop(ctx context.Context) (*LoadReport, error) {
 		return rep, fmt.Errorf("smoke: load: read back: %w", err)
 	}
 	if rep.Acked == 0 {
-		return rep, fmt.Errorf("smoke: load: no record was acknowledged (%s; last error: %v)", rep, rep.LastError)
+		if rep.LastError == nil {
+			return rep, fmt.Errorf("smoke: load: no record was acknowledged (%s)", rep)
+		}
+		return rep, fmt.Errorf("smoke: load: no record was acknowledged (%s; last error: %w)", rep, rep.LastError)
 	}
 	return rep, nil
 }
