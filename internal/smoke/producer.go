@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 	"syscall"
@@ -67,7 +68,8 @@ type batchResult struct {
 
 // producerConfig configures a producer.
 type producerConfig struct {
-	client          *kafka.Client
+	// client returns the client to send with; it may change between attempts (reconnect).
+	client          func() *kafka.Client
 	topic           string
 	partitions      int
 	linger          time.Duration
@@ -82,7 +84,16 @@ type producerConfig struct {
 	onResult func(batchResult)
 	// onRetry is called before a batch is sent again.
 	onRetry func(partition int, err error)
+	// reconnect, when set, is called after reconnectAfter attempts in a row of one batch failed on
+	// the connection itself (EOF, reset, refused): it replaces the transport, its pooled
+	// connections and its metadata cache.
+	reconnect func()
 }
+
+// reconnectAfter is how many connection failures in a row of one batch make the producer reconnect.
+// Seen on Kubernetes: after a broker behind a NodePort was replaced, produce requests for one
+// partition kept failing with "unexpected EOF" for half a minute while the others went through.
+const reconnectAfter = 3
 
 // producer accumulates records per partition and keeps one acks=all produce
 // request in flight per partition.
@@ -287,14 +298,16 @@ func (q *partitionQueue) finish(batch []*pending, err error, attempts int) {
 func (q *partitionQueue) sendBatch(ctx context.Context, batch []*pending) {
 	cfg := &q.p.cfg
 	wait := backoffMin
-	records := make([]kafka.Record, len(batch))
+	connFailures := 0
 	for attempt := 1; ; attempt++ {
-		// The record readers are consumed by each attempt.
+		// Fresh records each attempt: their readers are consumed, and a timed-out attempt may still
+		// be writing the previous ones.
+		records := make([]kafka.Record, len(batch))
 		for i, r := range batch {
 			records[i] = kafka.Record{Value: kafka.NewBytes(r.value)}
 		}
 		rctx, cancel := context.WithTimeout(ctx, cfg.requestTimeout)
-		resp, err := cfg.client.Produce(rctx, &kafka.ProduceRequest{
+		resp, err := cfg.client().Produce(rctx, &kafka.ProduceRequest{
 			Topic:        cfg.topic,
 			Partition:    q.id,
 			RequiredAcks: kafka.RequireAll,
@@ -326,12 +339,27 @@ func (q *partitionQueue) sendBatch(ctx context.Context, batch []*pending) {
 		if cfg.onRetry != nil {
 			cfg.onRetry(q.id, err)
 		}
+		if connectionError(err) {
+			connFailures++
+			if connFailures >= reconnectAfter && cfg.reconnect != nil {
+				cfg.reconnect()
+				connFailures = 0
+			}
+		} else {
+			connFailures = 0
+		}
 		// The last attempt goes out when the delivery timeout is reached.
 		if sleep(ctx, min(wait, cfg.deliveryTimeout-age)) != nil {
 			continue // the next round trip sees ctx done and ends the batch
 		}
 		wait = min(2*wait, backoffMax)
 	}
+}
+
+// connectionError reports an error of the connection itself rather than an answer of the broker.
+func connectionError(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, net.ErrClosed)
 }
 
 // retriableProduce reports whether a produce error may go away: what

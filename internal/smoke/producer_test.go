@@ -164,3 +164,29 @@ func TestRunExplainsDuplicatesOfRetriedRequests(t *testing.T) {
 
 // kfakeOpts keeps the import used when no test needs options.
 var _ = kfake.NumBrokers
+
+// TestRunReconnectsAfterDroppedConnections: the broker drops the connection of the first produce
+// requests without an answer (as a replaced pod behind a NodePort did). After a few in a row the
+// producer replaces its transport, and the run passes.
+func TestRunReconnectsAfterDroppedConnections(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t)
+	var dropped atomic.Int32
+	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		if dropped.Add(1) <= 12 { // about four per partition: more than reconnectAfter in a row
+			c.KeepControl()
+			return nil, errors.New("dropped by the test"), true
+		}
+		c.DropControl()
+		return nil, nil, false
+	})
+	cfg := testConfig(c, "dropped")
+	cfg.Messages = 300
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if res.ProduceReconnects < 1 {
+		t.Errorf("ProduceReconnects = %d after %d dropped connections, want at least 1", res.ProduceReconnects, dropped.Load())
+	}
+}

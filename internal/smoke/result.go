@@ -67,6 +67,9 @@ type Result struct {
 	ProduceLatencyP999, ProduceLatencyMax, ProduceLatencyAvg time.Duration
 	// ProduceRetries counts produce requests sent again after a failure.
 	ProduceRetries int64
+	// ProduceReconnects counts how often the producer replaced its connections after repeated
+	// connection failures of one batch.
+	ProduceReconnects int64
 	// LongestAckGap is the longest time without an acknowledgement while
 	// producing (from the first message handed over): how long producers
 	// stalled, e.g. while a partition leader moved.

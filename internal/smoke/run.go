@@ -59,6 +59,21 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return r.res, nil
 }
 
+// newTransport is the transport of a run: background goroutines bound to ctx.
+func newTransport(ctx context.Context, cfg Config) *kafka.Transport {
+	return &kafka.Transport{
+		DialTimeout: cfg.RequestTimeout / 2,
+		// A short metadata TTL keeps the cached layout that routes produce
+		// and fetch requests fresh right after the topic is created or a
+		// leader moves; the transport serves Metadata calls from that
+		// cache.
+		MetadataTTL:    time.Second,
+		MetadataTopics: []string{cfg.Topic},
+		ClientID:       "kafka-kraft-smoke",
+		Context:        ctx,
+	}
+}
+
 // newRunner sets up the client side of a run for cfg (defaults applied);
 // cleanup stops the progress lines and the transport.
 func newRunner(cfg Config) (*runner, func(), error) {
@@ -69,17 +84,7 @@ func newRunner(cfg Config) (*runner, func(), error) {
 	// The transport's background goroutines (metadata refresh, connection
 	// reads) live until the run ends, not until the caller's context does.
 	tctx, tcancel := context.WithCancel(context.Background())
-	tr := &kafka.Transport{
-		DialTimeout: cfg.RequestTimeout / 2,
-		// A short metadata TTL keeps the cached layout that routes produce
-		// and fetch requests fresh right after the topic is created or a
-		// leader moves; the transport serves Metadata calls from that
-		// cache.
-		MetadataTTL:    time.Second,
-		MetadataTopics: []string{cfg.Topic},
-		ClientID:       "kafka-kraft-smoke",
-		Context:        tctx,
-	}
+	tr := newTransport(tctx, cfg)
 	r := &runner{
 		cfg:    cfg,
 		run:    run,
@@ -99,6 +104,7 @@ func newRunner(cfg Config) (*runner, func(), error) {
 		r.prog.stop()
 		tcancel()
 		tr.CloseIdleConnections()
+		r.closeProducerTransport()
 	}
 	return r, cleanup, nil
 }
@@ -117,6 +123,52 @@ type runner struct {
 	leaders  map[int]kafka.Broker // partition -> leader
 	// retries counts produce requests sent again after a failure.
 	retries atomic.Int64
+	// reconnects counts transports replaced after connection failures.
+	reconnects atomic.Int64
+
+	// The producer's client, replaced by reconnect (guarded by prodMu).
+	prodMu        sync.Mutex
+	prodClient    *kafka.Client
+	prodTr        *kafka.Transport
+	lastReconnect time.Time
+}
+
+// producerClient returns the client the producer sends with.
+func (r *runner) producerClient() *kafka.Client {
+	r.prodMu.Lock()
+	defer r.prodMu.Unlock()
+	if r.prodClient == nil {
+		r.prodTr = newTransport(r.tr.Context, r.cfg)
+		r.prodClient = &kafka.Client{Addr: kafka.TCP(r.cfg.Brokers...), Transport: r.prodTr, Timeout: r.cfg.RequestTimeout}
+	}
+	return r.prodClient
+}
+
+// reconnect replaces the producer's transport (connections and metadata cache), at most once a
+// second however many partitions ask.
+func (r *runner) reconnect() {
+	r.prodMu.Lock()
+	defer r.prodMu.Unlock()
+	if time.Since(r.lastReconnect) < time.Second {
+		return
+	}
+	r.lastReconnect = time.Now()
+	r.reconnects.Add(1)
+	old := r.prodTr
+	r.prodTr = newTransport(r.tr.Context, r.cfg)
+	r.prodClient = &kafka.Client{Addr: kafka.TCP(r.cfg.Brokers...), Transport: r.prodTr, Timeout: r.cfg.RequestTimeout}
+	if old != nil {
+		old.CloseIdleConnections()
+	}
+}
+
+// closeProducerTransport releases the producer's connections.
+func (r *runner) closeProducerTransport() {
+	r.prodMu.Lock()
+	defer r.prodMu.Unlock()
+	if r.prodTr != nil {
+		r.prodTr.CloseIdleConnections()
+	}
 }
 
 func (r *runner) do(ctx context.Context) error {
@@ -143,6 +195,7 @@ func (r *runner) do(ctx context.Context) error {
 	r.prog.setPhase("producing", int64(r.cfg.Messages))
 	led, produceErr := r.produce(ctx)
 	r.res.ProduceRetries = r.retries.Load()
+	r.res.ProduceReconnects = r.reconnects.Load()
 	if led == nil {
 		return fmt.Errorf("produce to %s: %w", r.cfg.Topic, produceErr)
 	}
@@ -495,7 +548,10 @@ func (r *runner) produce(ctx context.Context) (*ledger, error) {
 // startProducer starts the producer of a run, booking answers in led.
 func (r *runner) startProducer(ctx context.Context, led *ledger, base time.Time) *producer {
 	return newProducer(ctx, producerConfig{
-		client:          r.client,
+		// The producer has a transport of its own, which it replaces when connections go bad; the
+		// checks, topic setup and read-back use r.client.
+		client:          r.producerClient,
+		reconnect:       r.reconnect,
 		topic:           r.cfg.Topic,
 		partitions:      r.res.Partitions,
 		linger:          linger,
