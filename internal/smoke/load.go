@@ -99,8 +99,12 @@ func (r *LoadReport) String() string {
 	if r.Verify != nil {
 		lost, written, dups = r.Verify.Lost, r.Verify.UnacknowledgedWritten, r.Verify.RetryDuplicates
 	}
-	return fmt.Sprintf("%d records sent in %s, %d acknowledged, %d unacknowledged (%d of them written anyway), %d lost, %d duplicates from %d retried requests, longest wait between acknowledgements %s",
+	s := fmt.Sprintf("%d records sent in %s, %d acknowledged, %d unacknowledged (%d of them written anyway), %d lost, %d duplicates from %d retried requests, longest wait between acknowledgements %s",
 		r.Sent, round(r.Elapsed), r.Acked, r.Unacknowledged, written, lost, dups, r.Retries, round(r.LongestAckGap))
+	if r.Unacknowledged > 0 && r.LastError != nil {
+		s += fmt.Sprintf(" (the producer gave up on a batch with: %v)", r.LastError)
+	}
+	return s
 }
 
 // StartLoad checks the cluster's metadata, creates or reuses the topic and
