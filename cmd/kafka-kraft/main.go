@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"sort"
 	"strings"
@@ -118,7 +119,9 @@ func runWith(args []string, stdin io.Reader, stdout, stderr io.Writer, interacti
 			fmt.Fprintln(stderr, "error:", err)
 			return 1
 		}
-		printOutputs(stdout, deployer.StringOutputs(res.Outputs))
+		outs := deployer.StringOutputs(res.Outputs)
+		printOutputs(stdout, outs)
+		waitForRoll(ctx, stderr, outs["namespace"])
 	case "preview":
 		res, err := s.Preview(ctx)
 		if err != nil {
@@ -142,6 +145,23 @@ func runWith(args []string, stdin io.Reader, stdout, stderr io.Writer, interacti
 	}
 	fmt.Fprintf(stderr, "==> %s done in %s\n", action, time.Since(start).Round(time.Second))
 	return 0
+}
+
+// waitForRoll follows the StatefulSet's rolling update to its end with kubectl, when kubectl is
+// here: the Kubernetes provider reports a StatefulSet updated before every pod has been replaced
+// (pulumi/pulumi-kubernetes#3329), while a roll of N brokers takes N times a restart. The roll is
+// safe either way (each pod waits for the previous one to be caught up); this only shows it.
+func waitForRoll(ctx context.Context, stderr io.Writer, ns string) {
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil || ns == "" {
+		return
+	}
+	fmt.Fprintf(stderr, "==> waiting for the Kafka nodes to finish rolling (kubectl -n %s rollout status statefulset/kafka)\n", ns)
+	cmd := exec.CommandContext(ctx, kubectl, "-n", ns, "rollout", "status", "statefulset/kafka", "--timeout=30m")
+	cmd.Stdout, cmd.Stderr = stderr, stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintf(stderr, "warning: following the roll: %v (it goes on in the cluster; check with the command above)\n", err)
+	}
 }
 
 func printOutputs(w io.Writer, out map[string]string) {

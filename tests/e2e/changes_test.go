@@ -42,7 +42,7 @@ const (
 	e2eMovedNodePortBase  = 31290
 	e2eMovedRegistryPort  = 31591
 	stsKey                = "kubernetes:apps/v1:StatefulSet kafka"
-	rollSettleTimeout     = 10 * time.Minute
+	rollSettleTimeout     = 5 * time.Minute
 	killRecoveryTimeout   = 5 * time.Minute
 	loadAcksAfterRecovery = 300
 )
@@ -294,10 +294,15 @@ func (s *suite) applyChange(t *testing.T, ctx context.Context, c change) {
 	if err != nil {
 		t.Fatalf("%s: up: %v", c.name, err)
 	}
+	upEnd := time.Now()
+	// The Kubernetes provider reports the StatefulSet updated before its roll has ended
+	// (pulumi/pulumi-kubernetes#3329): follow the roll to its end, as make deploy does.
+	if _, err := kubectl(ctx, "-n", ns, "rollout", "status", "statefulset/"+kraft.StatefulSetName, "--timeout="+rollSettleTimeout.String()); err != nil {
+		t.Fatalf("%s: the roll did not finish: %v", c.name, err)
+	}
 	if err := waitPodsReady(ctx, ns, podsReadyTimeout); err != nil {
 		t.Fatal(err)
 	}
-	upEnd := time.Now()
 	s.setOutputs(t, up.Outputs)
 	after, err := kafkaPods(ctx, ns)
 	if err != nil {
@@ -307,7 +312,7 @@ func (s *suite) applyChange(t *testing.T, ctx context.Context, c change) {
 	if rollEnd.IsZero() {
 		rollEnd = upEnd
 	}
-	figure := fmt.Sprintf("up %s (%s)", upEnd.Sub(start).Round(100*time.Millisecond), changeSummary(up.Summary.ResourceChanges))
+	figure := fmt.Sprintf("up returned after %s (%s)", upEnd.Sub(start).Round(100*time.Millisecond), changeSummary(up.Summary.ResourceChanges))
 	if c.roll {
 		figure += fmt.Sprintf("; roll %s: %s", rollEnd.Sub(start).Round(time.Second), strings.Join(order, " -> "))
 	}
