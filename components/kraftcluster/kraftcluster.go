@@ -136,8 +136,8 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	if _, err := policyv1.NewPodDisruptionBudget(ctx, name, &policyv1.PodDisruptionBudgetArgs{
 		Metadata: meta(kraft.StatefulSetName),
 		Spec: &policyv1.PodDisruptionBudgetSpecArgs{
-			// One node at a time: with RF 3 and min.insync.replicas 2, acks=all writes keep working.
-			MaxUnavailable: pulumi.Int(1),
+			// One node at a time (none with a single voter): see kraft.MaxUnavailable.
+			MaxUnavailable: pulumi.Int(kraft.MaxUnavailable(c)),
 			Selector:       &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(selector)},
 		},
 	}, parent); err != nil {

@@ -17,6 +17,20 @@ var ReadinessCommand = []string{"/opt/kafka/bin/kafka-ready", "-timeout", "2s"}
 // broker that has caught up should be seen Ready (and the roll go on) within seconds.
 const ReadinessPeriodSeconds = 3
 
+// spreadConstraints turns kraft.SpreadRules into the pod template's topology spread constraints.
+func spreadConstraints(c kraft.Config) corev1.TopologySpreadConstraintArray {
+	var out corev1.TopologySpreadConstraintArray
+	for _, r := range kraft.SpreadRules(c) {
+		out = append(out, &corev1.TopologySpreadConstraintArgs{
+			MaxSkew:           pulumi.Int(1),
+			TopologyKey:       pulumi.String(r.TopologyKey),
+			WhenUnsatisfiable: pulumi.String(r.WhenUnsatisfiable),
+			LabelSelector:     &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(kraft.SelectorLabels(c, kraft.StatefulSetName))},
+		})
+	}
+	return out
+}
+
 // StatefulSetSpec builds the StatefulSet spec. Kept apart from New so the shape of the pods reads in
 // one place.
 func StatefulSetSpec(c kraft.Config, rendered kraft.Rendered, image pulumi.StringInput, configMap pulumi.StringInput) *appsv1.StatefulSetSpecArgs {
@@ -60,6 +74,10 @@ func StatefulSetSpec(c kraft.Config, rendered kraft.Rendered, image pulumi.Strin
 					FsGroupChangePolicy: pulumi.String("OnRootMismatch"),
 				},
 				InitContainers: initContainers,
+				// Services named like kafka-* would inject KAFKA_* variables, which some images map
+				// to broker settings; ours reads none, and the pod needs none of them.
+				EnableServiceLinks:        pulumi.Bool(false),
+				TopologySpreadConstraints: spreadConstraints(c),
 				Containers: corev1.ContainerArray{&corev1.ContainerArgs{
 					Name:            pulumi.String("kafka"),
 					Image:           image,

@@ -81,6 +81,11 @@ type Config struct {
 	// Storage of each Kafka node.
 	Storage Storage
 
+	// Spread says how the Kafka pods spread over nodes and zones: SpreadSoft (default) prefers one
+	// pod per node and per zone and still schedules when it cannot; SpreadHard refuses to put two
+	// pods on one node (a pod stays Pending instead).
+	Spread string
+
 	// Resources of each Kafka container.
 	Resources Resources
 
@@ -186,6 +191,10 @@ const (
 
 	DistSourceApache  = "apache"
 	DistSourceContext = "context"
+
+	SpreadSoft    = "soft"
+	SpreadHard    = "hard"
+	DefaultSpread = SpreadSoft
 )
 
 // DefaultControllers is the voter count used when a stack does not set one: three voters tolerate
@@ -208,6 +217,7 @@ func Defaults(project, stack string) Config {
 		Controllers:          DefaultControllers(DefaultReplicas),
 		ExternalHost:         DefaultExternalHost,
 		ExternalNodePortBase: DefaultExternalNodePortBase,
+		Spread:               DefaultSpread,
 		Storage: Storage{
 			Size:     DefaultStorageSize,
 			HostPath: DefaultStorageHostPath,

@@ -177,3 +177,42 @@ func RegistryAddress(c Config) string {
 func ImageName(c Config) string {
 	return fmt.Sprintf("%s/%s:%s", RegistryAddress(c), c.Image.Repository, c.Image.KafkaVersion)
 }
+
+// MaxUnavailable is the disruption budget of the Kafka pods: how many may be down by choice (a
+// drain, an eviction) at once. One, so that with RF 3 and min.insync.replicas 2 every partition
+// keeps taking acks=all writes and a quorum of three voters keeps a majority; none when there is a
+// single voter, whose loss stops the cluster's metadata quorum (a drain then waits; delete the pod
+// yourself when you accept the outage).
+func MaxUnavailable(c Config) int {
+	if c.Controllers < 3 {
+		return 0
+	}
+	return 1
+}
+
+// Spread constraints of the Kafka pods over nodes and zones.
+const (
+	HostnameTopologyKey = "kubernetes.io/hostname"
+	ZoneTopologyKey     = "topology.kubernetes.io/zone"
+)
+
+// SpreadRule is one topology spread constraint of the Kafka pods.
+type SpreadRule struct {
+	TopologyKey       string
+	WhenUnsatisfiable string // ScheduleAnyway or DoNotSchedule
+}
+
+// SpreadRules spread the pods evenly (max skew 1) over nodes and zones, so a node or zone loss
+// takes as few brokers and voters as possible. Soft: the scheduler prefers it and places the pod
+// anyway. Hard: never more pods on one node than the even spread allows (a pod stays Pending until
+// a node is free); zones stay soft (clusters without zone labels would never schedule).
+func SpreadRules(c Config) []SpreadRule {
+	host := "ScheduleAnyway"
+	if c.Spread == SpreadHard {
+		host = "DoNotSchedule"
+	}
+	return []SpreadRule{
+		{TopologyKey: HostnameTopologyKey, WhenUnsatisfiable: host},
+		{TopologyKey: ZoneTopologyKey, WhenUnsatisfiable: "ScheduleAnyway"},
+	}
+}

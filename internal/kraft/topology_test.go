@@ -452,3 +452,26 @@ func TestDefaultControllers(t *testing.T) {
 		})
 	}
 }
+
+func TestDisruptionBudgetFollowsTheQuorum(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ replicas, controllers, want int }{{1, 1, 0}, {3, 1, 0}, {3, 3, 1}, {5, 5, 1}, {6, 3, 1}} {
+		c := Defaults("kafka-kraft", "dev")
+		c.Replicas, c.Controllers = tt.replicas, tt.controllers
+		if got := MaxUnavailable(c); got != tt.want {
+			t.Errorf("replicas %d, controllers %d: MaxUnavailable = %d, want %d", tt.replicas, tt.controllers, got, tt.want)
+		}
+	}
+}
+
+func TestSpreadRules(t *testing.T) {
+	t.Parallel()
+	c := Defaults("kafka-kraft", "dev")
+	if got := fmt.Sprint(SpreadRules(c)); got != "[{kubernetes.io/hostname ScheduleAnyway} {topology.kubernetes.io/zone ScheduleAnyway}]" {
+		t.Errorf("soft: %s", got)
+	}
+	c.Spread = SpreadHard
+	if got := fmt.Sprint(SpreadRules(c)); got != "[{kubernetes.io/hostname DoNotSchedule} {topology.kubernetes.io/zone ScheduleAnyway}]" {
+		t.Errorf("hard: %s", got)
+	}
+}

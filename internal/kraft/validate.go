@@ -43,6 +43,7 @@ const (
 	KeyImageContext         = "imageContext"
 	KeyKcatEnabled          = "kcat"
 	KeyKcatImage            = "kcatImage"
+	KeySpread               = "spread"
 )
 
 // brokerKeysFile lists every broker configuration key of the pinned Kafka version, one per line,
@@ -196,6 +197,9 @@ func (c Config) Validate() error {
 		if c.Image.Context == "" {
 			bad(KeyImageContext, c.Image.Context, "must be the docker build context directory, such as ./docker")
 		}
+	}
+	if c.Spread != SpreadSoft && c.Spread != SpreadHard {
+		bad(KeySpread, c.Spread, "must be %q (prefer one pod per node and zone) or %q (never two pods on one node)", SpreadSoft, SpreadHard)
 	}
 	if c.Kcat.Enabled && !imageRef.MatchString(c.Kcat.Image) {
 		bad(KeyKcatImage, c.Kcat.Image, "must be an image reference such as %s", DefaultKcatImage)

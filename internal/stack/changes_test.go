@@ -30,6 +30,7 @@ var changeValues = map[string]string{
 	kraft.KeyStorageSize:          "20Gi",
 	kraft.KeyStorageClass:         "local-path",
 	kraft.KeyStorageHostPath:      "/srv/kafka",
+	kraft.KeySpread:               "hard",
 	kraft.KeyCPURequest:           "750m",
 	kraft.KeyCPULimit:             "3",
 	kraft.KeyMemoryRequest:        "1536Mi",

@@ -288,6 +288,16 @@ func TestDefaultsDeployTheOriginalTopology(t *testing.T) {
 	if num(get(t, pdb.Inputs, "spec.maxUnavailable")) != 1 {
 		t.Errorf("pdb = %v", pdb.Inputs["spec"])
 	}
+	podSpec := get(t, spec, "template.spec").(map[string]any)
+	if podSpec["enableServiceLinks"] != false {
+		t.Error("enableServiceLinks must be false (kafka-* Services would inject KAFKA_* variables)")
+	}
+	spread := fmt.Sprint(get(t, podSpec, "topologySpreadConstraints"))
+	for _, want := range []string{"kubernetes.io/hostname", "topology.kubernetes.io/zone", "ScheduleAnyway", "maxSkew:1"} {
+		if !strings.Contains(spread, want) {
+			t.Errorf("topology spread %s lacks %q", spread, want)
+		}
+	}
 
 	// A ConfigMap data change replaces it (pulumi-kubernetes treats ConfigMaps as immutable); if the
 	// StatefulSet depended on it, a scale-up would delete and recreate the StatefulSet.
@@ -605,5 +615,25 @@ func TestClusterSettingsJobFollowsTheStatefulSet(t *testing.T) {
 	}
 	if !afterSet {
 		t.Errorf("the Job must depend on the StatefulSet (run after its rollout); deps %v", job.Deps)
+	}
+}
+
+// TestDisruptionBudgetAndSpreadFollowTheSettings: a single voter gets a budget of zero (a drain
+// must not take the only voter), and spread hard makes the per-node spread a scheduling rule.
+func TestDisruptionBudgetAndSpreadFollowTheSettings(t *testing.T) {
+	t.Parallel()
+	rec, _, err := run(t, map[string]string{"replicas": "3", "controllers": "1", "spread": "hard"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := num(get(t, rec.one(t, tPDB, "kafka").Inputs, "spec.maxUnavailable")); got != 0 {
+		t.Errorf("one voter: pdb maxUnavailable = %d, want 0", got)
+	}
+	spread := fmt.Sprint(get(t, rec.one(t, tStatefulSet, "kafka").Inputs, "spec.template.spec.topologySpreadConstraints.0"))
+	if !strings.Contains(spread, "kubernetes.io/hostname") || !strings.Contains(spread, "DoNotSchedule") {
+		t.Errorf("spread hard: first constraint %s, want hostname DoNotSchedule", spread)
+	}
+	if _, _, err := run(t, map[string]string{"spread": "strict"}, nil); err == nil || !strings.Contains(err.Error(), `"spread"`) || !strings.Contains(err.Error(), `"hard"`) {
+		t.Errorf("spread strict: err = %v, want the key and the allowed values named", err)
 	}
 }
