@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/protocol"
 )
 
 // The produce path. kafka-go's Writer closes a partition's batch when linger
@@ -371,7 +372,11 @@ func retriableProduce(err error) bool {
 		return true
 	}
 	var nerr net.Error
-	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) ||
+	// kafka-go's transport answers from its metadata cache, which says "no leader" while a
+	// partition's only replica restarts or a new leader is being elected (seen growing a one-node
+	// cluster): wait for the next refresh like for NotLeaderForPartition.
+	return errors.Is(err, protocol.ErrNoLeader) || errors.Is(err, protocol.ErrNoPartition) || errors.Is(err, protocol.ErrNoTopic) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) ||
 		errors.Is(err, syscall.ENETUNREACH) || errors.Is(err, net.ErrClosed) ||
 		(errors.As(err, &nerr) && nerr.Timeout())
 }

@@ -3,10 +3,17 @@ package smoke
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/protocol"
+	produceapi "github.com/segmentio/kafka-go/protocol/produce"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -188,5 +195,31 @@ func TestRunReconnectsAfterDroppedConnections(t *testing.T) {
 	}
 	if res.ProduceReconnects < 1 {
 		t.Errorf("ProduceReconnects = %d after %d dropped connections, want at least 1", res.ProduceReconnects, dropped.Load())
+	}
+}
+
+func TestRetriableProduce(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"not leader", kafka.NotLeaderForPartition, true},
+		{"not enough replicas", kafka.NotEnoughReplicas, true},
+		{"no leader in the transport's metadata", fmt.Errorf("kafka.(*Client).Produce: %w", produceapi.NewError(protocol.ErrNoLeader)), true},
+		{"connection refused", fmt.Errorf("dial: %w", syscall.ECONNREFUSED), true},
+		{"unexpected EOF", fmt.Errorf("kafka.(*Client).Produce: %w", io.ErrUnexpectedEOF), true},
+		{"request timed out", context.DeadlineExceeded, true},
+		{"message too large", kafka.MessageSizeTooLarge, false},
+		{"authorization", kafka.TopicAuthorizationFailed, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := retriableProduce(tt.err); got != tt.want {
+				t.Errorf("retriableProduce(%v) = %v, want %v", tt.err, got, tt.want)
+			}
+		})
 	}
 }
