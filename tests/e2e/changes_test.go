@@ -321,6 +321,10 @@ func (s *suite) applyChange(t *testing.T, ctx context.Context, c change) {
 		minISR, samples, lowAt, lowPart := watch.stop()
 		figure += fmt.Sprintf("; producer: %d acknowledged during the change, longest gap %s, %d unacknowledged, 0 lost; min ISR %d over %d samples",
 			load.AckedBetween(start, rollEnd), rep.LongestAckGap.Round(time.Millisecond), rep.Unacknowledged, minISR, samples)
+		if rep.Unacknowledged > 0 {
+			t.Errorf("%s: the live producer gave up on %d records (%v); a planned change must let it ride over every leader move",
+				c.name, rep.Unacknowledged, rep.LastError)
+		}
 		if rep.ReplicationFactor >= 3 && minISR < 2 {
 			t.Errorf("%s: partition %d of %s had %d in-sync replicas at %s (min.insync.replicas 2): the roll took two replicas out at once",
 				c.name, lowPart, loadTopic, minISR, lowAt.Format(time.TimeOnly))
@@ -531,8 +535,8 @@ func (s *suite) growTo3(t *testing.T, ctx context.Context) {
 		if err := w.WriteMessages(mctx, kafka.Message{Value: []byte("after growth")}); err != nil {
 			t.Errorf("acks=all produce to the old RF 1 topic after the growth: %v", err)
 		}
-		logs, _ := kubectl(ctx, "-n", s.env.Namespace, "logs", "-l", "app.kubernetes.io/name="+kraft.ClusterJobName, "--tail=30")
-		t.Logf("cluster-settings Job:\n%s", logs)
+		logs, err := kubectl(ctx, "-n", s.env.Namespace, "logs", "-l", "app.kubernetes.io/name="+kraft.ClusterJobName, "--tail=30")
+		t.Logf("cluster-settings Job (%v):\n%s", err, logs)
 	}})
 }
 
