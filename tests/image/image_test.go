@@ -4,6 +4,8 @@ package image_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -164,6 +166,47 @@ func TestThreeNodeQuorum(t *testing.T) {
 			t.Errorf("meta.properties changed:\nbefore:\n%s\nafter:\n%s", before, after)
 		}
 		t.Logf("exit code %d, message: %s", code, strings.TrimSpace(logs))
+	})
+
+	t.Run("node refuses data formatted for another voter set and leaves it untouched", func(t *testing.T) {
+		// kafka-0 is stopped; its volume was formatted with voters 0,1,2. The same stack rendered
+		// with one controller (as after `destroy` and a redeploy with controllers 1 over the kept
+		// volumes) names voter 0 only.
+		before := c.readDataFile(0, "meta.properties")
+		if got := strings.TrimSpace(c.readDataFile(0, "kafka-kraft-voters")); got != "0,1,2" {
+			t.Fatalf("kafka-0 recorded voters %q, want 0,1,2", got)
+		}
+		other := c.cfg
+		other.Controllers = 1
+		dir := t.TempDir()
+		for name, content := range kraft.Render(other).Files {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.Chmod(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		name := c.prefix + "-voters"
+		c.track(name, "")
+		args := c.runArgs(name, 0, id, false)
+		for i, a := range args {
+			if strings.HasPrefix(a, c.confDir+":") {
+				args[i] = dir + ":" + kraft.ConfigMountPath + ":ro"
+			}
+		}
+		mustDocker(t, time.Minute, args...)
+		code := c.waitExit(name, 2*time.Minute)
+		logs := c.logs(name)
+		if code == 0 || !strings.Contains(logs, "formatted for the voter set {0,1,2} but controller.quorum.voters now names {0}") {
+			t.Errorf("exit code %d, want non-zero and both voter sets named; logs:\n%s", code, logs)
+		}
+		if count(logs, markStarted) != 0 {
+			t.Errorf("Kafka started; logs:\n%s", logs)
+		}
+		if after := c.readDataFile(0, "meta.properties"); after != before {
+			t.Errorf("meta.properties changed:\nbefore:\n%s\nafter:\n%s", before, after)
+		}
 	})
 }
 
