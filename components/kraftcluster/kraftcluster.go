@@ -63,10 +63,16 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return &metav1.ObjectMetaArgs{Name: pulumi.String(n), Namespace: args.Namespace, Labels: pulumi.ToStringMap(labels)}
 	}
 
-	if _, err := corev1.NewConfigMap(ctx, name+"-config", &corev1.ConfigMapArgs{
-		Metadata: meta(kraft.ConfigMapName),
-		Data:     pulumi.ToStringMap(rendered.Files),
-	}, parent); err != nil {
+	// Content-addressed and immutable (rendered.Name has a hash of the files): a change makes a new
+	// ConfigMap, created before the StatefulSet refers to it; the old one is deleted after the
+	// StatefulSet was updated. A pod never starts without its configuration, and no ConfigMap is
+	// ever deleted and recreated under a fixed name.
+	cm, err := corev1.NewConfigMap(ctx, name+"-config", &corev1.ConfigMapArgs{
+		Metadata:  meta(rendered.Name),
+		Immutable: pulumi.Bool(true),
+		Data:      pulumi.ToStringMap(rendered.Files),
+	}, parent)
+	if err != nil {
 		return nil, fmt.Errorf("configmap: %w", err)
 	}
 
@@ -144,17 +150,15 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, fmt.Errorf("pod disruption budget: %w", err)
 	}
 
-	// The StatefulSet has no dependency on the ConfigMap at all: it names it by its fixed name, and
-	// there is no DependsOn edge. The Kubernetes provider replaces a ConfigMap whose data changes
-	// (a scale-up adds node-N.properties), deleting it first because the name is fixed; a dependent
-	// of a delete-before-replace resource can be deleted and recreated with it, which would restart
-	// every broker at once (seen in the e2e tier). Pods need the ConfigMap only when they start and
-	// the kubelet retries a missing one; the pod template's config-hash annotation rolls the pods one
-	// at a time when the shared configuration changes.
-	stsOpts := []pulumi.ResourceOption{parent, pulumi.DependsOn(claims)}
+	// The StatefulSet depends on the ConfigMap, so a new ConfigMap exists before the pods refer to it.
+	// This is safe because its name changes with its content: the provider replaces it create-first
+	// and only updates the StatefulSet. (With a fixed name the provider deleted it first, and a
+	// dependent of a delete-before-replace resource is deleted and recreated with it: every broker
+	// down at once, seen in the e2e tier before the name was content-addressed.)
+	stsOpts := []pulumi.ResourceOption{parent, pulumi.DependsOn(append(claims, cm))}
 	sts, err := appsv1.NewStatefulSet(ctx, name, &appsv1.StatefulSetArgs{
 		Metadata: meta(kraft.StatefulSetName),
-		Spec:     StatefulSetSpec(c, rendered, args.Image, pulumi.String(kraft.ConfigMapName)),
+		Spec:     StatefulSetSpec(c, rendered, args.Image, pulumi.String(rendered.Name)),
 	}, stsOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("statefulset %q: %w", kraft.StatefulSetName, err)

@@ -12,8 +12,15 @@ type Rendered struct {
 	// ClusterID is the effective cluster id (KAFKA_CLUSTER_ID).
 	ClusterID string
 	// Files is the ConfigMap data mounted at ConfigMountPath: "server.properties" (shared by every
-	// node) and "node-<ordinal>.properties" (per node). The entrypoint concatenates the two.
+	// node), "node-<ordinal>.properties" for every voter, and BrokerTemplateFile for every
+	// broker-only ordinal. The entrypoint concatenates the shared file and the node's file.
+	// Nothing in it depends on the broker count beyond the settings that follow it (replication
+	// factors), so adding brokers changes no file.
 	Files map[string]string
+	// Name is the ConfigMap's name: ConfigMapName plus a hash of Files. The ConfigMap is immutable
+	// and content-addressed: a change makes a new one, which exists before the StatefulSet refers
+	// to it, and the old one is deleted only after the StatefulSet was updated.
+	Name string
 	// Hash identifies everything that shapes a running node's configuration. It is put on the pod
 	// template, so a change rolls the pods. It deliberately excludes the node files of ordinals that
 	// only scale-up adds: growing the cluster does not restart existing brokers unless a shared
@@ -26,6 +33,18 @@ const SharedPropertiesFile = "server.properties"
 
 // NodePropertiesFile is the per-node file name for an ordinal.
 func NodePropertiesFile(ordinal int) string { return fmt.Sprintf("node-%d.properties", ordinal) }
+
+// BrokerTemplateFile is the node file of every broker-only ordinal, with OrdinalPlaceholder and
+// ExternalPortPlaceholder where the ordinal and its external NodePort go; the entrypoint fills them
+// in (the port is the base in the ExternalPortBaseMarker line plus the ordinal). A template instead
+// of one file per broker keeps the ConfigMap the same when brokers are added, so growth restarts
+// nobody.
+const (
+	BrokerTemplateFile      = "broker.properties.template"
+	OrdinalPlaceholder      = "@ORDINAL@"
+	ExternalPortPlaceholder = "@EXTERNAL_PORT@"
+	ExternalPortBaseMarker  = "#@ external.port.base="
+)
 
 // ManagedKeys are the broker settings the program owns: they follow from the topology and must
 // agree across nodes and with the Services, so users cannot override them (as Strimzi refuses).
@@ -134,11 +153,63 @@ func Render(c Config) Rendered {
 			"Shared by every node of stack "+c.Stack+". Rendered by kafka-kraft; do not edit.", shared),
 	}
 	for _, n := range Nodes(c) {
+		if !n.Controller {
+			continue
+		}
 		files[NodePropertiesFile(n.Ordinal)] = FormatProperties(
 			fmt.Sprintf("Node %d (%s). Rendered by kafka-kraft; do not edit.", n.NodeID, n.Roles()),
 			NodeProperties(c, n))
 	}
-	return Rendered{ClusterID: EffectiveClusterID(c), Files: files, Hash: configHash(c, files)}
+	files[BrokerTemplateFile] = brokerTemplate(c)
+	return Rendered{ClusterID: EffectiveClusterID(c), Files: files, Hash: configHash(c, files), Name: configMapName(files)}
+}
+
+// brokerTemplate renders BrokerTemplateFile: NodeProperties of a broker-only node, with
+// placeholders for its ordinal and external port.
+func brokerTemplate(c Config) string {
+	props := map[string]string{
+		"node.id":       OrdinalPlaceholder,
+		"process.roles": "broker",
+		"listeners":     fmt.Sprintf("INTERNAL://:%d,EXTERNAL://:%d", InternalPort, ExternalPort),
+		"advertised.listeners": fmt.Sprintf("INTERNAL://%s:%d,EXTERNAL://%s:%s",
+			fmt.Sprintf("%s-%s.%s.%s.svc.%s", StatefulSetName, OrdinalPlaceholder, HeadlessServiceName, c.Namespace, c.ClusterDomain),
+			InternalPort, c.ExternalHost, ExternalPortPlaceholder),
+	}
+	header := "Broker-only nodes (ordinal " + itoa(c.Controllers) + " and up). Rendered by kafka-kraft; do not edit.\n" +
+		"The entrypoint fills in the node's ordinal and its external port (the base below plus the ordinal)."
+	return FormatProperties(header, props) + ExternalPortBaseMarker + itoa(c.ExternalNodePortBase) + "\n"
+}
+
+// NodeFile is the node file the entrypoint uses for an ordinal: node-<ordinal>.properties when the
+// ConfigMap has one, else the broker template filled in as the entrypoint fills it.
+func NodeFile(r Rendered, ordinal int) (string, bool) {
+	if f, ok := r.Files[NodePropertiesFile(ordinal)]; ok {
+		return f, true
+	}
+	tmpl, ok := r.Files[BrokerTemplateFile]
+	if !ok {
+		return "", false
+	}
+	base := 0
+	for _, line := range strings.Split(tmpl, "\n") {
+		if v, ok := strings.CutPrefix(line, ExternalPortBaseMarker); ok {
+			if _, err := fmt.Sscanf(v, "%d", &base); err != nil {
+				return "", false
+			}
+		}
+	}
+	out := strings.ReplaceAll(tmpl, OrdinalPlaceholder, itoa(ordinal))
+	return strings.ReplaceAll(out, ExternalPortPlaceholder, itoa(base+ordinal)), true
+}
+
+// configMapName is ConfigMapName plus the first 10 hex digits of the SHA-256 of the files (sorted by
+// name): the content-addressed name of the ConfigMap.
+func configMapName(files map[string]string) string {
+	h := sha256.New()
+	for _, name := range sortedKeys(files) {
+		fmt.Fprintf(h, "%s\x00%s\x00", name, files[name])
+	}
+	return ConfigMapName + "-" + hex.EncodeToString(h.Sum(nil))[:10]
 }
 
 // configHash hashes the shared file, the cluster id and the inputs that shape every node file

@@ -45,17 +45,19 @@ var renderGoldenCases = []struct {
 	},
 }
 
-// goldenText lays out a Rendered in a stable order: cluster id, hash, the shared file, then the node
-// files by ordinal (not lexically, so node-10 follows node-9).
+// goldenText lays out a Rendered in a stable order: cluster id, hash, name, the shared file, the
+// voters' node files by ordinal (not lexically, so node-10 follows node-9), the broker template, and
+// every node's file as the entrypoint makes it.
 func goldenText(t *testing.T, c Config, r Rendered) string {
 	t.Helper()
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Render golden file; regenerate with: go test ./internal/kraft/ -run TestRenderGolden -update\n")
-	fmt.Fprintf(&b, "cluster.id: %s\nhash: %s\n", r.ClusterID, r.Hash)
+	fmt.Fprintf(&b, "cluster.id: %s\nhash: %s\nconfigmap: %s\n", r.ClusterID, r.Hash, r.Name)
 	names := []string{SharedPropertiesFile}
-	for i := range c.Replicas {
+	for i := range c.Controllers {
 		names = append(names, NodePropertiesFile(i))
 	}
+	names = append(names, BrokerTemplateFile)
 	if len(names) != len(r.Files) {
 		t.Errorf("Render produced files %v, want exactly %v", sortedKeys(r.Files), names)
 	}
@@ -65,6 +67,13 @@ func goldenText(t *testing.T, c Config, r Rendered) string {
 			t.Errorf("Render produced no %s", n)
 		}
 		fmt.Fprintf(&b, "\n=== %s ===\n%s", n, content)
+	}
+	for i := c.Controllers; i < c.Replicas; i++ {
+		f, ok := NodeFile(r, i)
+		if !ok {
+			t.Errorf("no node file for ordinal %d", i)
+		}
+		fmt.Fprintf(&b, "\n=== node %d as the entrypoint fills the template ===\n%s", i, f)
 	}
 	return b.String()
 }
@@ -203,17 +212,25 @@ func TestRenderHashFollowsSharedReplicationSettings(t *testing.T) {
 	}
 }
 
-func TestScaleUpKeepsExistingFiles(t *testing.T) {
+func TestScaleUpChangesNoFile(t *testing.T) {
 	t.Parallel()
 	before := Render(testConfig(withReplicas(3, 3)))
 	after := Render(testConfig(withReplicas(5, 3)))
+	if len(before.Files) != len(after.Files) || before.Name != after.Name {
+		t.Errorf("scaling 3 -> 5 changed the ConfigMap: %s %v -> %s %v", before.Name, sortedKeys(before.Files), after.Name, sortedKeys(after.Files))
+	}
 	for name, content := range before.Files {
 		if after.Files[name] != content {
 			t.Errorf("%s changed when scaling 3 -> 5:\n%s", name, lineDiff(content, after.Files[name]))
 		}
 	}
-	for _, name := range []string{NodePropertiesFile(3), NodePropertiesFile(4)} {
-		props := parseJavaProperties(t, after.Files[name])
+	for _, ordinal := range []int{3, 4} {
+		name := NodePropertiesFile(ordinal)
+		f, ok := NodeFile(after, ordinal)
+		if !ok {
+			t.Fatalf("no node file for ordinal %d", ordinal)
+		}
+		props := parseJavaProperties(t, f)
 		if props["process.roles"] != "broker" {
 			t.Errorf("%s: process.roles = %q, want broker", name, props["process.roles"])
 		}
@@ -280,7 +297,13 @@ func TestRenderedProperties(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			props := parseJavaProperties(t, Render(testConfig(tt.mutate)).Files[tt.file])
+			r := Render(testConfig(tt.mutate))
+			file := r.Files[tt.file]
+			var ordinal int
+			if _, err := fmt.Sscanf(tt.file, "node-%d.properties", &ordinal); err == nil {
+				file, _ = NodeFile(r, ordinal) // voters have their own file, brokers the template
+			}
+			props := parseJavaProperties(t, file)
 			for k, v := range tt.want {
 				if props[k] != v {
 					t.Errorf("%s: %s = %q, want %q", tt.file, k, props[k], v)

@@ -7,6 +7,7 @@ package stack
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -299,19 +300,27 @@ func TestDefaultsDeployTheOriginalTopology(t *testing.T) {
 		}
 	}
 
-	// A ConfigMap data change replaces it (pulumi-kubernetes treats ConfigMaps as immutable); if the
-	// StatefulSet depended on it, a scale-up would delete and recreate the StatefulSet.
-	for _, dep := range sts.Deps {
-		if strings.Contains(dep, "ConfigMap") {
-			t.Errorf("the StatefulSet depends on %s: replacing the ConfigMap would recreate it", dep)
-		}
-	}
-	if len(sts.Deps) == 0 {
-		t.Error("no dependencies recorded for the StatefulSet: the recorder is not seeing RegisterRPC")
-	}
+	// The ConfigMap is content-addressed and immutable, and the StatefulSet depends on it and mounts
+	// exactly it: a new one exists before the pods refer to it, and since its name changes with its
+	// content the provider replaces it create-first (a fixed name was deleted first, and took the
+	// dependent StatefulSet with it).
 	cm := rec.one(t, tConfigMap, "kafka-config")
+	cmName := get(t, cm.Inputs, "metadata.name").(string)
+	if !regexp.MustCompile(`^kafka-config-[0-9a-f]{10}$`).MatchString(cmName) || cm.Inputs["immutable"] != true {
+		t.Errorf("configmap name %q immutable %v, want kafka-config-<hash> and immutable", cmName, cm.Inputs["immutable"])
+	}
+	if got := get(t, spec, "template.spec.volumes.0.configMap.name"); got != cmName {
+		t.Errorf("the pods mount configmap %v, want %s", got, cmName)
+	}
+	dependsOnCM := false
+	for _, dep := range sts.Deps {
+		dependsOnCM = dependsOnCM || strings.HasSuffix(dep, "kubernetes:core/v1:ConfigMap::kafka-config")
+	}
+	if !dependsOnCM {
+		t.Errorf("the StatefulSet must depend on its ConfigMap; deps %v", sts.Deps)
+	}
 	data := cm.Inputs["data"].(map[string]any)
-	if len(data) != 4 || !strings.Contains(data["server.properties"].(string), "controller.quorum.voters=0@kafka-0.kafka-svc.kafka-kraft.svc.cluster.local:9093,1@") {
+	if len(data) != 5 || data[kraft.BrokerTemplateFile] == nil || !strings.Contains(data["server.properties"].(string), "controller.quorum.voters=0@kafka-0.kafka-svc.kafka-kraft.svc.cluster.local:9093,1@") {
 		t.Errorf("configmap data keys = %v", data)
 	}
 
@@ -387,11 +396,12 @@ func TestConfigurations(t *testing.T) {
 			config: map[string]string{"replicas": "5", "controllers": "3"},
 			check: func(t *testing.T, rec *recorder, outs map[string]string) {
 				data := rec.one(t, tConfigMap, "kafka-config").Inputs["data"].(map[string]any)
+				broker, _ := data[kraft.BrokerTemplateFile].(string)
 				if !strings.Contains(data["node-2.properties"].(string), "process.roles=broker,controller") ||
-					!strings.Contains(data["node-3.properties"].(string), "process.roles=broker\n") {
-					t.Errorf("roles wrong: node-2=%q node-3=%q", data["node-2.properties"], data["node-3.properties"])
+					!strings.Contains(broker, "process.roles=broker\n") || data["node-3.properties"] != nil {
+					t.Errorf("roles wrong: node-2=%q, broker template=%q, node-3=%v", data["node-2.properties"], broker, data["node-3.properties"])
 				}
-				if strings.Contains(data["node-4.properties"].(string), "CONTROLLER://") {
+				if strings.Contains(broker, "CONTROLLER://") {
 					t.Error("broker-only node must not listen as a controller")
 				}
 				if strings.Contains(data["server.properties"].(string), "3@kafka-3") {

@@ -238,21 +238,34 @@ func TestSingleNode(t *testing.T) {
 func TestEntrypointRefusesBadInput(t *testing.T) {
 	image := kafkaImage(t)
 	c := newCluster(t, image, testConfig(3, externalBase+10))
+	// A config folder with the shared file only: no node file for any ordinal, no broker template.
+	sharedOnly := t.TempDir()
+	if err := os.WriteFile(filepath.Join(sharedOnly, kraft.SharedPropertiesFile), []byte(c.rendered.Files[kraft.SharedPropertiesFile]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(sharedOnly, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
-		name string
-		env  []string
-		want string
+		name    string
+		env     []string
+		confDir string // default c.confDir
+		want    string
 	}{
-		{"ordinal without a node file", []string{"POD_NAME=kafka-7", "KAFKA_CLUSTER_ID=" + c.rendered.ClusterID}, "node-7.properties"},
-		{"pod name without an ordinal", []string{"POD_NAME=kafka", "KAFKA_CLUSTER_ID=" + c.rendered.ClusterID}, "cannot derive the node ordinal"},
-		{"no cluster id", []string{"POD_NAME=kafka-0"}, "KAFKA_CLUSTER_ID is not set"},
+		{"ordinal without a node file or a broker template", []string{"POD_NAME=kafka-7", "KAFKA_CLUSTER_ID=" + c.rendered.ClusterID}, sharedOnly, "node-7.properties and no"},
+		{"pod name without an ordinal", []string{"POD_NAME=kafka", "KAFKA_CLUSTER_ID=" + c.rendered.ClusterID}, "", "cannot derive the node ordinal"},
+		{"no cluster id", []string{"POD_NAME=kafka-0"}, "", "KAFKA_CLUSTER_ID is not set"},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			name := c.prefix + "-bad-" + regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(tt.name, "-")
 			c.track(name, "")
+			dir := tt.confDir
+			if dir == "" {
+				dir = c.confDir
+			}
 			args := []string{"run", "-d", "--name", name, "--label", c.label, "--network", "none",
-				"-v", c.confDir + ":" + kraft.ConfigMountPath + ":ro"}
+				"-v", dir + ":" + kraft.ConfigMountPath + ":ro"}
 			for _, e := range tt.env {
 				args = append(args, "-e", e)
 			}
