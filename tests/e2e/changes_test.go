@@ -106,11 +106,56 @@ func kafkaPods(ctx context.Context, ns string) (map[string]podState, error) {
 	return pods, nil
 }
 
+// podWatch samples the Kafka pods every half second while a change runs and remembers, per pod
+// uid, when it was first seen Ready (the Ready condition's transition time at that sample): a pod
+// may turn unready later (it dropped out of an ISR for a moment), and the roll check needs the time
+// it first became Ready after its restart.
+type podWatch struct {
+	mu         sync.Mutex
+	firstReady map[string]time.Time // uid -> first Ready transition seen
+	cancel     context.CancelFunc
+	done       chan struct{}
+}
+
+func watchPods(ctx context.Context, ns string) *podWatch {
+	ctx, cancel := context.WithCancel(ctx)
+	w := &podWatch{firstReady: map[string]time.Time{}, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		for ctx.Err() == nil {
+			if pods, err := kafkaPods(ctx, ns); err == nil {
+				w.mu.Lock()
+				for _, p := range pods {
+					if _, seen := w.firstReady[p.UID]; !seen && p.Ready {
+						w.firstReady[p.UID] = p.ReadySince
+					}
+				}
+				w.mu.Unlock()
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(500 * time.Millisecond):
+			}
+		}
+	}()
+	return w
+}
+
+// stop ends the watch and returns the first Ready time per pod uid.
+func (w *podWatch) stop() map[string]time.Time {
+	w.cancel()
+	<-w.done
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.firstReady
+}
+
 // rollReport checks a roll from the pods before and after an update: with roll, every pod present
 // before was replaced, the next one only after the previous one was Ready (timestamps from the API
-// server: a pod's creation is not before the Ready transition of the pod replaced before it);
-// without, no pod was replaced. Never a container restart. It returns the order and the roll's end.
-func rollReport(t *testing.T, before, after map[string]podState, roll bool) (order []string, end time.Time) {
+// server: a pod's creation is not before the first Ready transition of the pod replaced before it,
+// firstReady from podWatch); without, no pod was replaced. Never a container restart. It returns the
+// order and the roll's end.
+func rollReport(t *testing.T, before, after map[string]podState, firstReady map[string]time.Time, roll bool) (order []string, end time.Time) {
 	t.Helper()
 	var rolled []podState
 	for name, b := range before {
@@ -137,18 +182,28 @@ func rollReport(t *testing.T, before, after map[string]podState, roll bool) (ord
 		t.Errorf("%d of %d Kafka pods were replaced; a change of the shared configuration rolls every one", len(rolled), len(before))
 	}
 	sort.Slice(rolled, func(i, j int) bool { return rolled[i].Created.Before(rolled[j].Created) })
+	ready := func(p podState) time.Time {
+		if at, ok := firstReady[p.UID]; ok {
+			return at
+		}
+		return p.ReadySince
+	}
 	for i := 1; i < len(rolled); i++ {
 		prev, cur := rolled[i-1], rolled[i]
 		// Timestamps have a resolution of one second.
-		if cur.Created.Before(prev.ReadySince) {
+		if cur.Created.Before(ready(prev)) {
 			t.Errorf("%s was recreated at %s, before %s was Ready again (%s): two nodes were down at once",
-				cur.Name, cur.Created.Format(time.TimeOnly), prev.Name, prev.ReadySince.Format(time.TimeOnly))
+				cur.Name, cur.Created.Format(time.TimeOnly), prev.Name, ready(prev).Format(time.TimeOnly))
 		}
 	}
 	for _, p := range rolled {
-		order = append(order, fmt.Sprintf("%s (up %s, Ready %s)", p.Name, p.Created.Format(time.TimeOnly), p.ReadySince.Format(time.TimeOnly)))
-		if p.ReadySince.After(end) {
-			end = p.ReadySince
+		order = append(order, fmt.Sprintf("%s (up %s, Ready %s)", p.Name, p.Created.Format(time.TimeOnly), ready(p).Format(time.TimeOnly)))
+		if ready(p).After(end) {
+			end = ready(p)
+		}
+		if !p.ReadySince.Equal(ready(p)) {
+			t.Logf("%s was Ready at %s and again since %s (it turned unready for a while: an ISR it had left, or a slow probe)",
+				p.Name, ready(p).Format(time.TimeOnly), p.ReadySince.Format(time.TimeOnly))
 		}
 	}
 	return order, end
@@ -287,11 +342,13 @@ func (s *suite) applyChange(t *testing.T, ctx context.Context, c change) {
 		load = s.startLoad(t, ctx)
 		watch = watchISR(ctx, s.brokers, loadTopic)
 	}
+	pw := watchPods(ctx, ns)
 	start := time.Now()
 	uctx, cancel := context.WithTimeout(ctx, upTimeout)
 	up, err := s.st.Up(uctx)
 	cancel()
 	if err != nil {
+		pw.stop()
 		t.Fatalf("%s: up: %v", c.name, err)
 	}
 	upEnd := time.Now()
@@ -305,10 +362,11 @@ func (s *suite) applyChange(t *testing.T, ctx context.Context, c change) {
 	}
 	s.setOutputs(t, up.Outputs)
 	after, err := kafkaPods(ctx, ns)
+	firstReady := pw.stop()
 	if err != nil {
 		t.Fatal(err)
 	}
-	order, rollEnd := rollReport(t, before, after, c.roll)
+	order, rollEnd := rollReport(t, before, after, firstReady, c.roll)
 	if rollEnd.IsZero() {
 		rollEnd = upEnd
 	}
