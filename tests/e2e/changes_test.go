@@ -389,10 +389,27 @@ func (s *suite) applyChange(t *testing.T, ctx context.Context, c change) {
 		}
 	}
 	s.measure(t, "change "+c.name, "%s", figure)
+	s.logProbeFailures(t, ctx)
 	if c.check != nil {
 		c.check(t, ctx)
 	}
 	s.expectNoPreviewChanges(t, ctx)
+}
+
+// logProbeFailures logs the readiness probe's answers that the kubelet recorded as failures
+// (events with reason Unhealthy): why a node was not Ready during the change.
+func (s *suite) logProbeFailures(t *testing.T, ctx context.Context) {
+	t.Helper()
+	out, err := kubectl(ctx, "-n", s.env.Namespace, "get", "events", "--field-selector", "reason=Unhealthy", "-o",
+		`jsonpath={range .items[*]}{.lastTimestamp} {.involvedObject.name} x{.count}: {.message}{"\n"}{end}`)
+	if err != nil || strings.TrimSpace(out) == "" {
+		return
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) > 12 {
+		lines = lines[len(lines)-12:]
+	}
+	t.Logf("readiness probe failures recorded so far (last %d):\n  %s", len(lines), strings.Join(lines, "\n  "))
 }
 
 // startLoad starts the live producer on loadTopic (created RF 3, min.insync.replicas 2 when missing)
