@@ -47,8 +47,14 @@ func CheckTransition(prev Deployed, next Config) error {
 		errs = append(errs, fmt.Errorf("config %q cannot change from %v to %v on a deployed cluster: %s", key, from, to, why))
 	}
 	if prev.Controllers != 0 && prev.Controllers != next.Controllers {
-		refuse(KeyControllers, prev.Controllers, next.Controllers,
-			"the KRaft voter set is fixed when storage is formatted; to change it, deploy a new stack and migrate, or set it back")
+		why := "the KRaft voter set is fixed when storage is formatted; to change it, deploy a new stack and migrate, or set it back"
+		if next.Controllers == DefaultControllers(next.Replicas) && prev.Controllers == DefaultControllers(prev.Replicas) {
+			// Most likely nobody set it: the default follows replicas (1 below three nodes, 3 from three).
+			why = fmt.Sprintf("the KRaft voter set is fixed when storage is formatted, and %q defaults from %q (%d for %d replicas, %d for %d); "+
+				"to keep the deployed voters, run `pulumi config set %s %d`",
+				KeyControllers, KeyReplicas, prev.Controllers, prev.Replicas, next.Controllers, next.Replicas, KeyControllers, prev.Controllers)
+		}
+		refuse(KeyControllers, prev.Controllers, next.Controllers, why)
 	}
 	if prev.Replicas != 0 && next.Replicas < prev.Replicas {
 		refuse(KeyReplicas, prev.Replicas, next.Replicas,

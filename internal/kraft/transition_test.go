@@ -54,6 +54,12 @@ func TestCheckTransition(t *testing.T) {
 			want: []refusal{{KeyControllers, "from 3 to 5", "the KRaft voter set is fixed"}},
 		},
 		{
+			name: "growth 1 -> 3 with controllers left to its default says how to keep the voter",
+			prev: DeployedOf(next(withReplicas(1, 1))),
+			next: next(withReplicas(3, 3)),
+			want: []refusal{{KeyControllers, "from 1 to 3", `"controllers" defaults from "replicas" (1 for 1 replicas, 3 for 3); to keep the deployed voters, run ` + "`pulumi config set controllers 1`"}},
+		},
+		{
 			name: "another cluster id",
 			prev: deployed,
 			next: next(func(c *Config) { c.ClusterID = "AAAAAAAAAAAAAAAAAAAAAQ" }),

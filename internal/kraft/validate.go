@@ -46,6 +46,30 @@ const (
 	KeySpread               = "spread"
 )
 
+// MaxControllers bounds the voter count: KRaft takes any odd count, but past 9 every metadata
+// commit waits for more replies and no failure-domain layout needs them.
+const MaxControllers = 9
+
+// suggestStackName turns a stack name into one that Validate accepts, for the error message.
+func suggestStackName(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+		} else {
+			b.WriteRune('-')
+		}
+	}
+	out := strings.Trim(b.String(), "-")
+	if len(out) > 63 {
+		out = strings.Trim(out[:63], "-")
+	}
+	if out == "" {
+		return "dev"
+	}
+	return out
+}
+
 // brokerKeysFile lists every broker configuration key of the pinned Kafka version, one per line,
 // generated from the Kafka jars by scripts/gen-broker-keys.sh.
 //
@@ -90,8 +114,13 @@ func (c Config) Validate() error {
 	if c.Replicas < 1 {
 		bad(KeyReplicas, c.Replicas, "must be at least 1")
 	}
-	if c.Controllers < 1 || c.Controllers%2 == 0 {
-		bad(KeyControllers, c.Controllers, "must be an odd number (1, 3 or 5): an even quorum tolerates no more failures than the odd number below it")
+	if !dns1123Label.MatchString(c.Stack) || len(c.Stack) > 63 {
+		errs = append(errs, fmt.Errorf("stack name %q: must be lower-case letters, digits and '-', starting and ending with a letter or digit, "+
+			"at most 63 characters: it names PersistentVolumes, hostPath folders and the app.kubernetes.io/instance label "+
+			"(create the stack as, for example, %q)", c.Stack, suggestStackName(c.Stack)))
+	}
+	if c.Controllers < 1 || c.Controllers%2 == 0 || c.Controllers > MaxControllers {
+		bad(KeyControllers, c.Controllers, "must be an odd number from 1 to %d (1, 3 or 5 are usual): an even quorum tolerates no more failures than the odd number below it, and every voter more slows each metadata commit", MaxControllers)
 	} else if c.Replicas >= 1 && c.Controllers > c.Replicas {
 		bad(KeyControllers, c.Controllers, "must not exceed %s (%d): controllers are the first ordinals of the StatefulSet", KeyReplicas, c.Replicas)
 	}
@@ -162,6 +191,31 @@ func (c Config) Validate() error {
 	}
 	if strings.ContainsAny(c.Resources.HeapOpts, "\n\r") || !strings.Contains(c.Resources.HeapOpts, "-Xmx") {
 		bad(KeyHeapOpts, c.Resources.HeapOpts, "must be JVM options on one line including -Xmx, such as \"-Xms512m -Xmx512m\"")
+	}
+	// A request above its limit is refused by the API server only when the pods are created; say so now.
+	for _, pair := range []struct {
+		req, lim, reqKey, limKey string
+		valid                    *regexp.Regexp
+	}{
+		{c.Resources.CPURequest, c.Resources.CPULimit, KeyCPURequest, KeyCPULimit, quantity},
+		{c.Resources.MemoryRequest, c.Resources.MemoryLimit, KeyMemoryRequest, KeyMemoryLimit, byteQuantity},
+	} {
+		if !pair.valid.MatchString(pair.req) || !pair.valid.MatchString(pair.lim) {
+			continue // already reported above
+		}
+		r, rok := quantityValue(pair.req)
+		l, lok := quantityValue(pair.lim)
+		if rok && lok && r > l {
+			bad(pair.reqKey, pair.req, "must not exceed %s (%s): Kubernetes refuses a request above its limit", pair.limKey, pair.lim)
+		}
+	}
+	if heap, ok := maxHeapBytes(c.Resources.HeapOpts); ok {
+		if limit, lok := quantityValue(c.Resources.MemoryLimit); lok && byteQuantity.MatchString(c.Resources.MemoryLimit) && heap+JVMOverheadBytes > limit {
+			bad(KeyHeapOpts, c.Resources.HeapOpts, "-Xmx leaves less than 256Mi of %s (%s) for metaspace, direct buffers and thread stacks: lower -Xmx to at most %dm or raise %s",
+				KeyMemoryLimit, c.Resources.MemoryLimit, max(0, int((limit-JVMOverheadBytes)/(1<<20))), KeyMemoryLimit)
+		}
+	} else if strings.Contains(c.Resources.HeapOpts, "-Xmx") {
+		bad(KeyHeapOpts, c.Resources.HeapOpts, "-Xmx must be a size such as 512m or 2g")
 	}
 
 	for _, k := range sortedKeys(c.BrokerProperties) {

@@ -31,7 +31,7 @@ func TestValidateRejects(t *testing.T) {
 	}{
 		{name: "zero replicas", mutate: withReplicas(0, 1), wantKey: KeyReplicas, wantText: "must be at least 1"},
 		{name: "negative replicas", mutate: withReplicas(-1, 1), wantKey: KeyReplicas, wantText: "must be at least 1"},
-		{name: "even controllers", mutate: withReplicas(3, 2), wantKey: KeyControllers, wantText: "must be an odd number (1, 3 or 5)"},
+		{name: "even controllers", mutate: withReplicas(3, 2), wantKey: KeyControllers, wantText: "must be an odd number from 1 to 9 (1, 3 or 5 are usual)"},
 		{name: "four controllers among five nodes", mutate: withReplicas(5, 4), wantKey: KeyControllers, wantText: "must be an odd number"},
 		{name: "zero controllers", mutate: withReplicas(3, 0), wantKey: KeyControllers, wantText: "must be an odd number"},
 		{name: "negative controllers", mutate: withReplicas(3, -1), wantKey: KeyControllers, wantText: "must be an odd number"},
@@ -73,6 +73,12 @@ func TestValidateRejects(t *testing.T) {
 		{name: "memory request in GB", mutate: func(c *Config) { c.Resources.MemoryRequest = "1GB" }, wantKey: KeyMemoryRequest, wantText: byteQty},
 		{name: "memory limit not a number", mutate: func(c *Config) { c.Resources.MemoryLimit = "lots" }, wantKey: KeyMemoryLimit, wantText: byteQty},
 		{name: "memory limit in millibytes", mutate: func(c *Config) { c.Resources.MemoryLimit = "500m" }, wantKey: KeyMemoryLimit, wantText: byteQty},
+		{name: "cpu request above the limit", mutate: func(c *Config) { c.Resources.CPURequest, c.Resources.CPULimit = "2", "1500m" }, wantKey: KeyCPURequest, wantText: "must not exceed cpuLimit (1500m)"},
+		{name: "memory request above the limit", mutate: func(c *Config) { c.Resources.MemoryRequest, c.Resources.MemoryLimit = "2Gi", "1536Mi" }, wantKey: KeyMemoryRequest, wantText: "must not exceed memoryLimit (1536Mi)"},
+		{name: "heap leaves no room inside the memory limit", mutate: func(c *Config) { c.Resources.HeapOpts = "-Xms1g -Xmx1g" }, wantKey: KeyHeapOpts, wantText: "lower -Xmx to at most 768m or raise memoryLimit"},
+		{name: "heap size not a size", mutate: func(c *Config) { c.Resources.HeapOpts = "-Xmx1.5g" }, wantKey: KeyHeapOpts, wantText: "-Xmx must be a size such as 512m"},
+		{name: "seven controllers on five nodes", mutate: withReplicas(5, 7), wantKey: KeyControllers, wantText: "must not exceed replicas (5)"},
+		{name: "eleven controllers", mutate: withReplicas(11, 11), wantKey: KeyControllers, wantText: "must be an odd number from 1 to 9"},
 		{name: "heap options without -Xmx", mutate: func(c *Config) { c.Resources.HeapOpts = "-Xms512m" }, wantKey: KeyHeapOpts, wantText: "including -Xmx"},
 		{name: "heap options on two lines", mutate: func(c *Config) { c.Resources.HeapOpts = "-Xms512m\n-Xmx512m" }, wantKey: KeyHeapOpts, wantText: "on one line"},
 		{name: "broker property node.id is managed", mutate: props("node.id", "7"), wantKey: "brokerProperties.node.id", wantText: managed},
@@ -286,5 +292,31 @@ func TestKnownBrokerKey(t *testing.T) {
 				t.Errorf("KnownBrokerKey(%q) = %v, want %v", tt.key, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestValidateStackName(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ stack, want string }{
+		{"Prod", `stack name "Prod": must be lower-case letters`},
+		{"my_stack", `(create the stack as, for example, "my-stack")`},
+		{strings.Repeat("a", 64), "at most 63 characters"},
+	} {
+		c := testConfig(nil)
+		c.Stack = tt.stack
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("stack %q: Validate() = %v, want %q", tt.stack, err, tt.want)
+		}
+	}
+	for _, ok := range []string{"dev", "prod-eu-1", "e2e-2be901-grow", strings.Repeat("a", 63)} {
+		c := testConfig(nil)
+		c.Stack = ok
+		if err := c.Validate(); err != nil {
+			t.Errorf("stack %q refused: %v", ok, err)
+		}
+	}
+	c := testConfig(withReplicas(7, 7))
+	if err := c.Validate(); err != nil {
+		t.Errorf("seven voters on seven nodes refused: %v", err)
 	}
 }

@@ -33,7 +33,7 @@ var changeValues = map[string]string{
 	kraft.KeySpread:               "hard",
 	kraft.KeyCPURequest:           "750m",
 	kraft.KeyCPULimit:             "3",
-	kraft.KeyMemoryRequest:        "1536Mi",
+	kraft.KeyMemoryRequest:        "768Mi",
 	kraft.KeyMemoryLimit:          "3Gi",
 	kraft.KeyHeapOpts:             "-Xms768m -Xmx768m",
 	kraft.KeyBrokerProperties:     `{"log.retention.hours": "72"}`,
