@@ -67,7 +67,10 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 					TerminationGracePeriodSeconds: pulumi.Int(5),
 					SecurityContext: &corev1.PodSecurityContextArgs{
 						RunAsNonRoot: pulumi.Bool(true), RunAsUser: uid, RunAsGroup: uid,
+						SeccompProfile: &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
 					},
+					// Services named kafka-* would inject KAFKA_* variables next to KAFKA_BOOTSTRAP.
+					EnableServiceLinks: pulumi.Bool(false),
 					Containers: corev1.ContainerArray{&corev1.ContainerArgs{
 						Name:    pulumi.String("kcat"),
 						Image:   pulumi.String(c.Kcat.Image),

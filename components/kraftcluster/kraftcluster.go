@@ -32,6 +32,9 @@ type Args struct {
 	Namespace pulumi.StringInput
 	// Image is the Kafka image reference, preferably pinned by digest.
 	Image pulumi.StringInput
+	// SecretConfig marks the rendered configuration (the ConfigMap's data) as a Pulumi secret:
+	// set it when brokerProperties holds secret values, so the state keeps them encrypted.
+	SecretConfig bool
 }
 
 // KraftCluster is a Kafka cluster in KRaft mode.
@@ -67,10 +70,14 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	// ConfigMap, created before the StatefulSet refers to it; the old one is deleted after the
 	// StatefulSet was updated. A pod never starts without its configuration, and no ConfigMap is
 	// ever deleted and recreated under a fixed name.
+	var data pulumi.StringMapInput = pulumi.ToStringMap(rendered.Files)
+	if args.SecretConfig {
+		data = pulumi.ToSecret(data).(pulumi.StringMapOutput)
+	}
 	cm, err := corev1.NewConfigMap(ctx, name+"-config", &corev1.ConfigMapArgs{
 		Metadata:  meta(rendered.Name),
 		Immutable: pulumi.Bool(true),
-		Data:      pulumi.ToStringMap(rendered.Files),
+		Data:      data,
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("configmap: %w", err)

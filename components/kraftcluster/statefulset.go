@@ -72,6 +72,7 @@ func StatefulSetSpec(c kraft.Config, rendered kraft.Rendered, image pulumi.Strin
 					RunAsGroup:          uid,
 					FsGroup:             uid,
 					FsGroupChangePolicy: pulumi.String("OnRootMismatch"),
+					SeccompProfile:      &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
 				},
 				InitContainers: initContainers,
 				// Services named like kafka-* would inject KAFKA_* variables, which some images map

@@ -84,8 +84,12 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 					SecurityContext: &corev1.PodSecurityContextArgs{
 						RunAsNonRoot: pulumi.Bool(true), RunAsUser: uid, RunAsGroup: uid, FsGroup: uid,
 						FsGroupChangePolicy: pulumi.String("OnRootMismatch"),
+						SeccompProfile:      &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
 					},
-					InitContainers: initContainers,
+					// A Service named registry in the namespace would inject REGISTRY_* variables, which
+					// the registry reads as its own configuration.
+					EnableServiceLinks: pulumi.Bool(false),
+					InitContainers:     initContainers,
 					Containers: corev1.ContainerArray{&corev1.ContainerArgs{
 						Name:  pulumi.String("registry"),
 						Image: pulumi.String(c.Registry.Image),
@@ -105,6 +109,10 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 							HttpGet:             &corev1.HTTPGetActionArgs{Path: pulumi.String("/v2/"), Port: pulumi.Int(kraft.RegistryPort)},
 							InitialDelaySeconds: pulumi.Int(10),
 							PeriodSeconds:       pulumi.Int(20),
+						},
+						SecurityContext: &corev1.SecurityContextArgs{
+							AllowPrivilegeEscalation: pulumi.Bool(false),
+							Capabilities:             &corev1.CapabilitiesArgs{Drop: pulumi.StringArray{pulumi.String("ALL")}},
 						},
 						Resources: &corev1.ResourceRequirementsArgs{
 							Requests: pulumi.StringMap{"cpu": pulumi.String("50m"), "memory": pulumi.String("64Mi")},

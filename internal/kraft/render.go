@@ -79,8 +79,12 @@ func SharedProperties(c Config) map[string]string {
 		"offsets.topic.replication.factor":         itoa(rf),
 		"transaction.state.log.replication.factor": itoa(rf),
 		"transaction.state.log.min.isr":            itoa(isr),
-		// Brokers come and go during rolling restarts; a short delay keeps consumer groups from
-		// waiting the default three seconds on every first join (the smoke test's consumer included).
+		// Kafka's default (3 s) lets a new consumer group collect its members before the first
+		// rebalance; 0 starts it at once. Kept at 0 deliberately: this project's clusters are
+		// small and mostly serve tests and development, where every first join (the smoke test's, a
+		// developer's console consumer) would otherwise wait 3 s for nothing. Production groups
+		// with many members starting together should set it back through brokerProperties
+		// ("group.initial.rebalance.delay.ms": "3000").
 		"group.initial.rebalance.delay.ms": "0",
 	}
 }

@@ -132,7 +132,10 @@ func Deploy(ctx *pulumi.Context) (*Outputs, error) {
 		image = img.Ref
 	}
 
-	cluster, err := kraftcluster.New(ctx, "kafka", &kraftcluster.Args{Config: c, Namespace: namespace, Image: image})
+	// A brokerProperties value set with `pulumi config set --secret` (a password, say) ends up in the
+	// rendered files: keep the ConfigMap's data a secret in the state, as Pulumi.dev.yaml promises.
+	secretProps := ctx.IsConfigSecret(ctx.Project() + ":" + kraft.KeyBrokerProperties)
+	cluster, err := kraftcluster.New(ctx, "kafka", &kraftcluster.Args{Config: c, Namespace: namespace, Image: image, SecretConfig: secretProps})
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -26,6 +27,8 @@ const testDigest = "localhost:31500/kafka-kraft@sha256:0123456789abcdef012345678
 type recorded struct {
 	Type, Name string
 	Inputs     map[string]any
+	// Secret lists the top-level inputs that are (or contain) Pulumi secrets.
+	Secret []string
 	// Deps are the URNs the resource depends on, through DependsOn or through its inputs.
 	Deps []string
 }
@@ -47,7 +50,14 @@ func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 			deps = append(deps, pd.GetUrns()...)
 		}
 	}
-	r.resources = append(r.resources, recorded{Type: args.TypeToken, Name: args.Name, Inputs: args.Inputs.Mappable(), Deps: deps})
+	var secret []string
+	for k, v := range args.Inputs {
+		if v.ContainsSecrets() {
+			secret = append(secret, string(k))
+		}
+	}
+	sort.Strings(secret)
+	r.resources = append(r.resources, recorded{Type: args.TypeToken, Name: args.Name, Inputs: args.Inputs.Mappable(), Deps: deps, Secret: secret})
 	r.mu.Unlock()
 	outputs := args.Inputs.Copy()
 	switch args.TypeToken {
@@ -69,7 +79,7 @@ func (r *recorder) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) 
 }
 
 // run executes the program with the given config and returns the recorder, the outputs and the error.
-func run(t *testing.T, config map[string]string, previous map[string]any) (*recorder, map[string]string, error) {
+func run(t *testing.T, config map[string]string, previous map[string]any, secretKeys ...string) (*recorder, map[string]string, error) {
 	t.Helper()
 	rec := &recorder{previous: previous}
 	outs := map[string]string{}
@@ -95,7 +105,12 @@ func run(t *testing.T, config map[string]string, previous map[string]any) (*reco
 			outs[name] = s
 		}
 		return nil
-	}, pulumi.WithMocksWithOrganization("organization", "kafka-kraft", "test", rec), func(ri *pulumi.RunInfo) { ri.Config = cfg })
+	}, pulumi.WithMocksWithOrganization("organization", "kafka-kraft", "test", rec), func(ri *pulumi.RunInfo) {
+		ri.Config = cfg
+		for _, k := range secretKeys {
+			ri.ConfigSecretKeys = append(ri.ConfigSecretKeys, "kafka-kraft:"+k)
+		}
+	})
 	return rec, outs, err
 }
 
@@ -645,5 +660,59 @@ func TestDisruptionBudgetAndSpreadFollowTheSettings(t *testing.T) {
 	}
 	if _, _, err := run(t, map[string]string{"spread": "strict"}, nil); err == nil || !strings.Contains(err.Error(), `"spread"`) || !strings.Contains(err.Error(), `"hard"`) {
 		t.Errorf("spread strict: err = %v, want the key and the allowed values named", err)
+	}
+}
+
+// TestSecretBrokerPropertiesStaySecret: a brokerProperties value set with --secret reaches the
+// rendered files; the ConfigMap's data must then be a secret (encrypted in the state), and without
+// --secret it is not.
+func TestSecretBrokerPropertiesStaySecret(t *testing.T) {
+	t.Parallel()
+	props := map[string]string{"brokerProperties": `{"ssl.keystore.password": "hunter2"}`}
+	rec, _, err := run(t, props, nil, "brokerProperties")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm := rec.one(t, tConfigMap, "kafka-config")
+	if !slices.Contains(cm.Secret, "data") {
+		t.Errorf("ConfigMap inputs that are secret: %v, want data", cm.Secret)
+	}
+	rec, _, err = run(t, props, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := rec.one(t, tConfigMap, "kafka-config").Secret; len(s) != 0 {
+		t.Errorf("without --secret the ConfigMap has secret inputs %v", s)
+	}
+}
+
+// TestEveryPodIsRestricted: every pod the program creates runs with the RuntimeDefault seccomp
+// profile, without Service environment variables (Services named kafka-* or registry would inject
+// KAFKA_* and REGISTRY_* variables that images read as configuration), and its main container
+// cannot escalate privileges.
+func TestEveryPodIsRestricted(t *testing.T) {
+	t.Parallel()
+	rec, _, err := run(t, map[string]string{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, typ := range []string{tStatefulSet, tDeployment, "kubernetes:batch/v1:Job"} {
+		for _, r := range rec.ofType(typ) {
+			n++
+			pod := get(t, r.Inputs, "spec.template.spec").(map[string]any)
+			if get(t, pod, "securityContext.seccompProfile.type") != "RuntimeDefault" || get(t, pod, "securityContext.runAsNonRoot") != true {
+				t.Errorf("%s %s: pod securityContext %v", typ, r.Name, pod["securityContext"])
+			}
+			if pod["enableServiceLinks"] != false {
+				t.Errorf("%s %s: enableServiceLinks %v, want false", typ, r.Name, pod["enableServiceLinks"])
+			}
+			if get(t, pod, "containers.0.securityContext.allowPrivilegeEscalation") != false {
+				t.Errorf("%s %s: container securityContext %v", typ, r.Name, get(t, pod, "containers.0.securityContext"))
+			}
+		}
+	}
+	if n != 4 {
+		t.Errorf("checked %d workloads, want 4 (kafka, registry, kcat, cluster-config job)", n)
 	}
 }
