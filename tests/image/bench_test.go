@@ -37,19 +37,20 @@ const (
 	benchMinISR      = 2
 	// benchLinger is smoke's linger (Kafka 4's default linger.ms), given to the perf test explicitly.
 	benchLinger = 5 * time.Millisecond
-	// benchSmokeBatch is smoke's writer batch in records (kafka-go's default BatchSize). The
-	// Java producer batches by bytes (batch.size, default 16384: about 30 records of 512 B).
-	benchSmokeBatch = 100
+	// benchSmokeBatchBytes is the most a smoke produce request carries per partition (the
+	// producer's maxBatchBytes): it sends whatever accumulated while the previous request was in
+	// flight, up to that. The Java producer batches by bytes too (batch.size, default 16384: about
+	// 30 records of 512 B, with up to 5 requests in flight per connection).
+	benchSmokeBatchBytes = 1000000
 	// benchRunTimeout bounds each client run (50,000 messages take seconds when healthy).
 	benchRunTimeout = 5 * time.Minute
 )
 
-// benchMatchedProps make the Java producer batch and pipeline like smoke's kafka-go writer: at most
-// benchSmokeBatch records per batch (a v2 record of 512 B carries 10 to 13 bytes of framing, a
-// batch 61 bytes of header, so 100 records fit and 101 do not) and one request in flight per
-// broker, which with one partition led by each broker is kafka-go's one per partition.
+// benchMatchedProps make the Java producer batch and pipeline like smoke's producer: batches of up
+// to benchSmokeBatchBytes and one request in flight per broker, which with one partition led by
+// each broker is smoke's one per partition.
 var benchMatchedProps = []string{
-	"batch.size=" + strconv.Itoa(benchSmokeBatch*(benchMessageSize+13)+61),
+	"batch.size=" + strconv.Itoa(benchSmokeBatchBytes),
 	"max.in.flight.requests.per.connection=1",
 }
 
