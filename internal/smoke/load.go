@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -26,7 +27,13 @@ type Load struct {
 	start   map[int]int64
 	stopped chan struct{}
 	fed     chan error
-	cancel  context.CancelFunc
+	// stopProducing cancels the producer's context; cancel does that and releases the transport.
+	stopProducing context.CancelFunc
+	cancel        context.CancelFunc
+
+	stopOnce sync.Once
+	report   *LoadReport
+	stopErr  error
 }
 
 // LoadConfig configures a Load. Zero values select defaults.
@@ -164,7 +171,8 @@ func StartLoad(ctx context.Context, cfg LoadConfig) (*Load, error) {
 	l := &Load{
 		r: r, led: newLedger(1 << 16), base: time.Now(), start: start,
 		stopped: make(chan struct{}), fed: make(chan error, 1),
-		cancel: func() { cancel(); cleanup() },
+		stopProducing: cancel,
+		cancel:        func() { cancel(); cleanup() },
 	}
 	r.prog.setPhase(fmt.Sprintf("producing at %d msg/s", cfg.Rate), 0)
 	l.p = r.startProducer(lctx, l.led, l.base)
@@ -214,7 +222,23 @@ func (l *Load) WaitAcked(ctx context.Context, n int) error {
 // read-back fails; records the producer gave up on are reported in the
 // LoadReport, not as an error.
 func (l *Load) Stop(ctx context.Context) (*LoadReport, error) {
+	l.stopOnce.Do(func() { l.report, l.stopErr = l.stop(ctx) })
+	return l.report, l.stopErr
+}
+
+func (l *Load) stop(ctx context.Context) (*LoadReport, error) {
 	defer l.cancel()
+	// ctx bounds the stop too: when it ends before every record in flight was answered, the
+	// producer gives up on them (they count as unacknowledged).
+	drained := make(chan struct{})
+	defer close(drained)
+	go func() {
+		select {
+		case <-ctx.Done():
+			l.stopProducing()
+		case <-drained:
+		}
+	}()
 	close(l.stopped)
 	feedErr := <-l.fed
 	elapsed := time.Since(l.base)

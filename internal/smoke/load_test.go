@@ -89,6 +89,9 @@ func TestLoadStopReportsLostAcknowledgedRecords(t *testing.T) {
 	}
 	rep, err := l.Stop(ctx)
 	t.Logf("error: %v", err)
+	if again, err2 := l.Stop(ctx); again != rep || err2 != err {
+		t.Errorf("a second Stop returned %v, %v; want the first report again", again, err2)
+	}
 	var verr *VerifyError
 	if !errors.As(err, &verr) || verr.Lost != 10 || verr.FirstLostPartition != 2 {
 		t.Fatalf("Stop error = %v, want 10 acknowledged records lost from partition 2", err)
@@ -120,5 +123,37 @@ func TestStartLoadRejectsBadConfig(t *testing.T) {
 				t.Errorf("StartLoad error = %v, want it to contain %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestLoadStopIsBoundedByItsContext: a partition that never answers keeps records in flight; Stop's
+// context still bounds the stop, and those records count as unacknowledged, not lost.
+func TestLoadStopIsBoundedByItsContext(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	l, err := StartLoad(ctx, LoadConfig{Brokers: c.ListenAddrs(), Topic: "stuck", Rate: 1000, MessageSize: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.WaitAcked(ctx, 200); err != nil {
+		t.Fatal(err)
+	}
+	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		return nil, nil, true // handled without an answer: never acknowledged
+	})
+	time.Sleep(200 * time.Millisecond)
+	sctx, scancel := context.WithTimeout(ctx, 2*time.Second)
+	defer scancel()
+	start := time.Now()
+	rep, err := l.Stop(sctx)
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("Stop took %s with a 2s context", took)
+	}
+	t.Logf("%v; %v", rep, err)
+	if rep == nil || rep.Unacknowledged == 0 {
+		t.Errorf("report %v: want the unanswered records counted as unacknowledged", rep)
 	}
 }

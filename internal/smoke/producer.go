@@ -149,6 +149,9 @@ func (p *producer) now() time.Duration { return time.Since(p.cfg.base) }
 // full and returns ctx's error if ctx ends first. The record's latency
 // starts now.
 func (p *producer) send(ctx context.Context, partition int, seq uint64, value []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err // the partition senders may be gone: nothing would ever answer
+	}
 	size := len(value)
 	p.bufMu.Lock()
 	for p.buffer > 0 && p.buffer+size > p.cfg.bufferBytes {
@@ -300,6 +303,12 @@ func (q *partitionQueue) sendBatch(ctx context.Context, batch []*pending) {
 	cfg := &q.p.cfg
 	wait := backoffMin
 	connFailures := 0
+	// A batch that waited its whole delivery timeout behind a retried one expires unsent, as the
+	// Java producer's do: sending it would cost another request timeout per batch.
+	if age := q.p.now() - batch[0].enqueued; age >= cfg.deliveryTimeout {
+		q.finish(batch, fmt.Errorf("delivery timeout of %s expired before the batch could be sent", cfg.deliveryTimeout), 0)
+		return
+	}
 	for attempt := 1; ; attempt++ {
 		// Fresh records each attempt: their readers are consumed, and a timed-out attempt may still
 		// be writing the previous ones.
@@ -368,7 +377,19 @@ func connectionError(err error) bool {
 // connection. The Java producer retries these too (until
 // delivery.timeout.ms); kafka-go's Writer gives up after MaxAttempts.
 func retriableProduce(err error) bool {
+	// kafka-go's transport says BrokerNotAvailable when a broker left its cached layout (a roll);
+	// retryable would take it for a final answer (kafka-go does not mark the code temporary).
+	if errors.Is(err, kafka.BrokerNotAvailable) {
+		return true
+	}
 	if retryable(err) {
+		return true
+	}
+	// A name that does not resolve for a moment (a pod being recreated, a host-name externalHost)
+	// and a failed dial are the same outage as a refused connection.
+	var dnsErr *net.DNSError
+	var opErr *net.OpError
+	if errors.As(err, &dnsErr) || (errors.As(err, &opErr) && opErr.Op == "dial") || errors.Is(err, syscall.ECONNABORTED) {
 		return true
 	}
 	var nerr net.Error

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -211,6 +212,8 @@ func TestRetriableProduce(t *testing.T) {
 		{"connection refused", fmt.Errorf("dial: %w", syscall.ECONNREFUSED), true},
 		{"unexpected EOF", fmt.Errorf("kafka.(*Client).Produce: %w", io.ErrUnexpectedEOF), true},
 		{"request timed out", context.DeadlineExceeded, true},
+		{"broker left the transport's layout", fmt.Errorf("kafka.(*Client).Produce: %w", kafka.BrokerNotAvailable), true},
+		{"name does not resolve for a moment", &net.OpError{Op: "dial", Err: &net.DNSError{Err: "no such host", Name: "kafka-1.example"}}, true},
 		{"message too large", kafka.MessageSizeTooLarge, false},
 		{"authorization", kafka.TopicAuthorizationFailed, false},
 	}

@@ -297,6 +297,12 @@ func TestVerify(t *testing.T) {
 			retryDups: 1,
 		},
 		{
+			name:           "an unacknowledged batch appended late is not out of order",
+			outcomes:       with(0, unacked),
+			records:        []seen{rec(0, 0, 2), rec(0, 1, 4), rec(0, 2, 0), rec(1, 0, 1), rec(1, 1, 3), rec(1, 2, 5)},
+			unackedWritten: 1,
+		},
+		{
 			name:     "duplicate in another partition is not explained by a retry",
 			outcomes: with(1, retried),
 			records:  append([]seen{rec(0, 3, 1)}, clean...),

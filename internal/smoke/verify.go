@@ -182,6 +182,11 @@ func verify(outcomes []outcome, records []seen) *VerifyError {
 			e.Duplicated++
 			continue
 		}
+		// Order is promised for acknowledged records only: a batch the producer gave up on may still
+		// be appended later by a broker that was slow to answer.
+		if o.state != stateAcked {
+			continue
+		}
 		if prev, ok := last[r.Partition]; ok && r.Seq < prev {
 			if e.OutOfOrder == 0 {
 				e.FirstOutOfOrderSeq, e.FirstOutOfOrderPartition, e.FirstOutOfOrderOffset, e.FirstOutOfOrderAfter = r.Seq, r.Partition, r.Offset, prev
