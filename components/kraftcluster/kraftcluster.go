@@ -178,11 +178,17 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	jobMeta := &metav1.ObjectMetaArgs{
 		Name: pulumi.String(kraft.ClusterJobObjectName(c)), Namespace: args.Namespace,
 		Labels: pulumi.ToStringMap(kraft.StableLabels(c, kraft.ClusterJobName)),
+		// A Job that failed (say, the cluster was down) is run again by the next `up` instead of
+		// being awaited again as it is.
+		Annotations: pulumi.StringMap{"pulumi.com/replaceUnready": pulumi.String("true")},
 	}
+	// The provider's default await is 10 minutes; the Job may wait for a roll and a reassignment
+	// (its own -timeout is 15 minutes, its activeDeadlineSeconds 20).
+	jobTimeouts := pulumi.Timeouts(&pulumi.CustomTimeouts{Create: "25m", Update: "25m"})
 	if _, err := batchv1.NewJob(ctx, name+"-cluster-config", &batchv1.JobArgs{
 		Metadata: jobMeta,
 		Spec:     ClusterJobSpec(c, args.Image),
-	}, parent, pulumi.DependsOn([]pulumi.Resource{sts})); err != nil {
+	}, parent, pulumi.DependsOn([]pulumi.Resource{sts}), jobTimeouts); err != nil {
 		return nil, fmt.Errorf("cluster settings job: %w", err)
 	}
 

@@ -37,12 +37,19 @@ func evaluate(node Node, md *Metadata, q *Quorum, maxLag int64) (bool, string) {
 			sort.Strings(ids)
 			return false, fmt.Sprintf("broker %d is not registered or still fenced (the metadata lists brokers %s)", node.ID, strings.Join(ids, ","))
 		}
-		replicated, behind := 0, []string{}
+		replicated, leaderless, behind := 0, 0, []string{}
 		for _, p := range md.Partitions {
 			if !contains(p.Replicas, node.ID) {
 				continue
 			}
 			replicated++
+			// A partition without a leader cannot take this replica back into its ISR until one of
+			// its other replicas returns: waiting for it would stall a roll for good, and restarting
+			// another node cannot make that partition less available than it is.
+			if p.Leader < 0 {
+				leaderless++
+				continue
+			}
 			if !contains(p.ISR, node.ID) {
 				behind = append(behind, fmt.Sprintf("%s-%d", p.Topic, p.Index))
 			}
@@ -57,7 +64,11 @@ func evaluate(node Node, md *Metadata, q *Quorum, maxLag int64) (bool, string) {
 			return false, fmt.Sprintf("broker %d is not yet in the ISR of %d of the %d partitions it replicates: %s%s",
 				node.ID, n, replicated, strings.Join(behind, ", "), more)
 		}
-		ok = append(ok, fmt.Sprintf("broker %d registered and in the ISR of all %d partitions it replicates", node.ID, replicated))
+		if leaderless > 0 {
+			ok = append(ok, fmt.Sprintf("broker %d registered and in the ISR of all %d partitions it replicates that have a leader (%d have none)", node.ID, replicated-leaderless, leaderless))
+		} else {
+			ok = append(ok, fmt.Sprintf("broker %d registered and in the ISR of all %d partitions it replicates", node.ID, replicated))
+		}
 	}
 	if node.Voter {
 		if q == nil {

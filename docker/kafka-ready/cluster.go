@@ -328,13 +328,13 @@ func (c *clusterRun) applyDefaults(set map[string]string) error {
 	})
 }
 
-// pinnedTopics returns the topics (not internal ones, which raiseInternalRF handles) that have fewer
-// replicas than minISR, with their replication factor: under a cluster default of minISR they would
-// refuse every acks=all write. Sorted by name.
+// pinnedTopics returns the topics (not the internal topics raiseInternalRF handles, nor the
+// metadata log) that have fewer replicas than minISR, with their replication factor: under a
+// cluster default of minISR they would refuse every acks=all write.
 func pinnedTopics(md *Metadata, minISR int) map[string]int {
 	rf := map[string]int{}
 	for _, p := range md.Partitions {
-		if strings.HasPrefix(p.Topic, "__") {
+		if containsString(internalTopics, p.Topic) || p.Topic == metadataTopic {
 			continue
 		}
 		if n := len(p.Replicas); n > 0 && (rf[p.Topic] == 0 || n < rf[p.Topic]) {
@@ -400,8 +400,25 @@ func (c *clusterRun) raiseInternalRF(md *Metadata, rf int) error {
 	}
 	plan := planReplicationFactor(md.Partitions, internalTopics, ids, rf)
 	if len(plan) == 0 {
-		c.logf("internal topics already have replication factor %d (or are not created yet)", min(rf, len(ids)))
-		return nil
+		// A reassignment an earlier attempt started may still be running: its target replicas are
+		// listed already, but not all in the ISR. Wait for them before min.insync.replicas rises.
+		return c.until("waiting for the internal topics' replicas to be in sync", time.Second, func() (bool, string, error) {
+			m, err := c.metadata()
+			if err != nil {
+				return false, "", err
+			}
+			behind := 0
+			for _, p := range m.Partitions {
+				if containsString(internalTopics, p.Topic) && len(p.ISR) < len(p.Replicas) {
+					behind++
+				}
+			}
+			if behind == 0 {
+				c.logf("internal topics have replication factor %d, all in sync (or are not created yet)", min(rf, len(ids)))
+				return true, "", nil
+			}
+			return false, fmt.Sprintf("%d partitions with replicas outside the ISR", behind), nil
+		})
 	}
 	c.logf("raising the replication factor of %d internal-topic partitions to %d (first: %s-%d -> %v)",
 		len(plan), min(rf, len(ids)), plan[0].Topic, plan[0].Partition, plan[0].Replicas)
@@ -424,4 +441,14 @@ func (c *clusterRun) raiseInternalRF(md *Metadata, rf int) error {
 		}
 		return false, strconv.Itoa(done) + "/" + strconv.Itoa(len(plan)) + " partitions done", nil
 	})
+}
+
+// containsString reports whether list holds s.
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }

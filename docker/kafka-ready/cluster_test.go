@@ -62,9 +62,10 @@ func TestPinnedTopics(t *testing.T) {
 		{Topic: "mixed", Index: 0, Replicas: []int32{0, 1, 2}}, {Topic: "mixed", Index: 1, Replicas: []int32{1}},
 		{Topic: "fine", Index: 0, Replicas: []int32{0, 1}},
 		{Topic: "__consumer_offsets", Index: 0, Replicas: []int32{0}},
+		{Topic: "__share_group_state", Index: 0, Replicas: []int32{0}},
 	}}
-	if got := fmt.Sprint(pinnedTopics(md, 2)); got != "map[mixed:1 old:1]" {
-		t.Errorf("pinnedTopics(2) = %s, want the RF 1 user topics (smallest partition counts), not internal ones", got)
+	if got := fmt.Sprint(pinnedTopics(md, 2)); got != "map[__share_group_state:1 mixed:1 old:1]" {
+		t.Errorf("pinnedTopics(2) = %s, want the RF 1 topics (smallest partition counts) except the internal topics whose RF is raised", got)
 	}
 	if got := len(pinnedTopics(md, 1)); got != 0 {
 		t.Errorf("pinnedTopics(1) = %d topics, want none", got)

@@ -39,6 +39,9 @@ func TestEvaluate(t *testing.T) {
 	}{
 		{"broker in every ISR", broker(1), md(p("t", 0, all, all), p("t", 1, []int32{0, 2}, []int32{0, 2})), nil, true, "in the ISR of all 1 partitions"},
 		{"broker with no partitions yet", broker(1), md(), nil, true, "all 0 partitions"},
+		{"a leaderless partition does not hold the broker back", broker(2),
+			md(Partition{Topic: "t", Index: 0, Leader: -1, Replicas: []int32{1, 2}, ISR: []int32{1}}, p("t", 1, all, all)), nil, true,
+			"in the ISR of all 1 partitions it replicates that have a leader (1 have none)"},
 		{"broker not registered or fenced", broker(3), md(), nil, false, "broker 3 is not registered or still fenced (the metadata lists brokers 0,1,2)"},
 		{"broker still catching up", broker(2), md(p("t", 0, all, []int32{0, 1}), p("t", 1, all, all), p("u", 3, all, []int32{1})), nil, false,
 			"broker 2 is not yet in the ISR of 2 of the 3 partitions it replicates: t-0, u-3"},

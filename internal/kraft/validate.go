@@ -46,6 +46,13 @@ const (
 	KeySpread               = "spread"
 )
 
+var (
+	// labelValue is a Kubernetes label value (without the length limit).
+	labelValue = regexp.MustCompile(`^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`)
+	// dnsSubdomain is the character set of a DNS-1123 subdomain (object names such as PVs).
+	dnsSubdomain = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
+)
+
 // MaxControllers bounds the voter count: KRaft takes any odd count, but past 9 every metadata
 // commit waits for more replies and no failure-domain layout needs them.
 const MaxControllers = 9
@@ -114,10 +121,16 @@ func (c Config) Validate() error {
 	if c.Replicas < 1 {
 		bad(KeyReplicas, c.Replicas, "must be at least 1")
 	}
-	if !dns1123Label.MatchString(c.Stack) || len(c.Stack) > 63 {
-		errs = append(errs, fmt.Errorf("stack name %q: must be lower-case letters, digits and '-', starting and ending with a letter or digit, "+
-			"at most 63 characters: it names PersistentVolumes, hostPath folders and the app.kubernetes.io/instance label "+
-			"(create the stack as, for example, %q)", c.Stack, suggestStackName(c.Stack)))
+	// The stack name is the app.kubernetes.io/instance label of everything (a label value: at most
+	// 63 letters, digits, '-', '_' or '.', starting and ending alphanumeric) and, with hostPath
+	// storage, part of the PersistentVolume names (lower case only).
+	switch {
+	case !labelValue.MatchString(c.Stack) || len(c.Stack) > 63:
+		errs = append(errs, fmt.Errorf("stack name %q: must be at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit: "+
+			"it is the app.kubernetes.io/instance label of every object (create the stack as, for example, %q)", c.Stack, suggestStackName(c.Stack)))
+	case c.Storage.Class == "" && !dnsSubdomain.MatchString(c.Stack):
+		errs = append(errs, fmt.Errorf("stack name %q: with hostPath storage (no %q) it must be lower-case letters, digits, '-' and '.': "+
+			"it names the PersistentVolumes (create the stack as, for example, %q, or set %q)", c.Stack, KeyStorageClass, suggestStackName(c.Stack), KeyStorageClass))
 	}
 	if c.Controllers < 1 || c.Controllers%2 == 0 || c.Controllers > MaxControllers {
 		bad(KeyControllers, c.Controllers, "must be an odd number from 1 to %d (1, 3 or 5 are usual): an even quorum tolerates no more failures than the odd number below it, and every voter more slows each metadata commit", MaxControllers)

@@ -298,9 +298,10 @@ func TestKnownBrokerKey(t *testing.T) {
 func TestValidateStackName(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct{ stack, want string }{
-		{"Prod", `stack name "Prod": must be lower-case letters`},
-		{"my_stack", `(create the stack as, for example, "my-stack")`},
-		{strings.Repeat("a", 64), "at most 63 characters"},
+		{"Prod", `stack name "Prod": with hostPath storage (no "storageClass") it must be lower-case letters`},
+		{"my_stack", `(create the stack as, for example, "my-stack", or set "storageClass")`},
+		{strings.Repeat("a", 64), "must be at most 63 letters"},
+		{"-dev", "starting and ending with a letter or digit"},
 	} {
 		c := testConfig(nil)
 		c.Stack = tt.stack
@@ -308,7 +309,11 @@ func TestValidateStackName(t *testing.T) {
 			t.Errorf("stack %q: Validate() = %v, want %q", tt.stack, err, tt.want)
 		}
 	}
-	for _, ok := range []string{"dev", "prod-eu-1", "e2e-2be901-grow", strings.Repeat("a", 63)} {
+	withClass := testConfig(func(c *Config) { c.Storage.Class = "local-path"; c.Stack = "Prod_EU" })
+	if err := withClass.Validate(); err != nil {
+		t.Errorf("stack Prod_EU with a storage class (no PV names) refused: %v", err)
+	}
+	for _, ok := range []string{"dev", "dev.1", "prod-eu-1", "e2e-2be901-grow", strings.Repeat("a", 63)} {
 		c := testConfig(nil)
 		c.Stack = ok
 		if err := c.Validate(); err != nil {
