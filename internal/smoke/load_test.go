@@ -89,7 +89,7 @@ func TestLoadStopReportsLostAcknowledgedRecords(t *testing.T) {
 	}
 	rep, err := l.Stop(ctx)
 	t.Logf("error: %v", err)
-	if again, err2 := l.Stop(ctx); again != rep || err2 != err {
+	if again, err2 := l.Stop(ctx); again != rep || !errors.Is(err2, err) {
 		t.Errorf("a second Stop returned %v, %v; want the first report again", again, err2)
 	}
 	var verr *VerifyError
