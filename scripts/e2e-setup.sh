@@ -26,10 +26,13 @@
 #   KAFKA_IMAGE, KCAT_IMAGE, REGISTRY_IMAGE   image tags (passed to scripts/build-images.sh)
 #   E2E_WAIT_SECONDS    how long to wait for a k8s-local or pulumi-tools build that another process
 #                       runs (default 3600)
+#   KAFKA_E2E_NODES     k8s-local nodes (default 3: zones zone-a/b/c, for spread, drain and node-loss
+#                       tests; up.sh --nodes)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 START=$(date +%s)
 WAIT=${E2E_WAIT_SECONDS:-3600}
+NODES=${KAFKA_E2E_NODES:-3}
 log() { echo "[e2e-setup +$(($(date +%s) - START))s] $*" >&2; }
 die() { echo "[e2e-setup] ERROR: $*" >&2; exit 1; }
 
@@ -100,7 +103,7 @@ else
   wait_for "k8s-local/up.sh" "k8s-local build"
   # Fresh machines: up.sh installs into $K8S_LOCAL_HOME/bin before creating it.
   mkdir -p "$K8S_LOCAL_HOME/bin"
-  out=$("$klocal/up.sh") || die "$klocal/up.sh failed (its log is on stderr above)"
+  out=$("$klocal/up.sh" --nodes "$NODES") || die "$klocal/up.sh failed (its log is on stderr above)"
   KUBECONFIG=$(last_export "$out" KUBECONFIG)
   [ -n "$KUBECONFIG" ] || die "$klocal/up.sh did not print 'export KUBECONFIG=...'"
   export KUBECONFIG
@@ -110,6 +113,15 @@ else
   log "k8s-local is up: KUBECONFIG=$KUBECONFIG"
 fi
 KUBECTL_BIN=$(dirname "$(command -v kubectl)")
+if [ "$CLUSTER" = k8s-local ]; then
+  have=$(kubectl get nodes --no-headers 2>/dev/null | wc -l)
+  if [ "$have" != "$NODES" ]; then
+    log "k8s-local has $have node(s); starting it with --nodes $NODES"
+    "$klocal/up.sh" --nodes "$NODES" >/dev/null || die "$klocal/up.sh --nodes $NODES failed (its log is on stderr above)"
+  fi
+  kubectl wait --for=condition=Ready node --all --timeout=120s >/dev/null || die "not every k8s-local node is Ready"
+  log "k8s-local nodes: $(kubectl get nodes -L topology.kubernetes.io/zone --no-headers | awk '{print $1"("$NF")"}' | tr '\n' ' ')"
+fi
 
 log "4/5 images"
 out=$("$ROOT/scripts/build-images.sh")
@@ -139,10 +151,14 @@ if [ "$CLUSTER" = k8s-local ]; then
   for img in "$KAFKA" "$KCAT" "$REG"; do
     id=$(docker image inspect -f '{{.Id}}' "$img")
     stamp=$stamps/${img//[\/:]/_}
-    # Skip an image the node already has in this exact build (a save/import of the Kafka image takes
-    # a while); the stamp alone is not trusted: the node's containerd must still list the name.
-    if [ "$(cat "$stamp" 2>/dev/null)" = "$id" ] \
-      && ctr -a "$home/run/containerd/containerd.sock" -n k8s.io images ls -q 2>/dev/null | grep -qxF "$(normalize "$img")"; then
+    # Skip an image every node already has in this exact build (a save/import of the Kafka image
+    # takes a while); the stamp alone is not trusted: every node's containerd must list the name.
+    on_all=1
+    for sock in "$home/run/containerd/containerd.sock" "$home"/nodes/n*/run/containerd/containerd.sock; do
+      [ -S "$sock" ] || continue
+      ctr -a "$sock" -n k8s.io images ls -q 2>/dev/null | grep -qxF "$(normalize "$img")" || on_all=0
+    done
+    if [ "$(cat "$stamp" 2>/dev/null)" = "$id" ] && [ "$on_all" = 1 ]; then
       log "$img already on the node"
       continue
     fi
@@ -165,6 +181,7 @@ echo "export PATH=$path:\$PATH"
 echo "export PULUMI_SKIP_UPDATE_CHECK=true"
 echo "export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true"
 echo "export KAFKA_E2E_CLUSTER=$CLUSTER"
+[ "$CLUSTER" = k8s-local ] && echo "export KAFKA_E2E_K8S_LOCAL_DIR=$(q "$klocal")"
 echo "export KAFKA_E2E_IMAGE=$(q "$KAFKA")"
 echo "export KAFKA_E2E_KCAT_IMAGE=$(q "$KCAT")"
 echo "export KAFKA_E2E_REGISTRY_IMAGE=$(q "$REG")"

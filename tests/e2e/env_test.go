@@ -36,6 +36,9 @@ type testEnv struct {
 	Namespace string
 	// Artifacts is where logs and failure dumps go (KAFKA_E2E_ARTIFACTS).
 	Artifacts string
+	// K8sLocalDir holds k8s-local's scripts (node.sh) when Cluster is k8s-local
+	// (KAFKA_E2E_K8S_LOCAL_DIR).
+	K8sLocalDir string
 }
 
 // The e2e stack's own namespace and NodePorts, clear of the program's defaults (kafka-kraft,
@@ -62,6 +65,7 @@ func requireEnv(t *testing.T) testEnv {
 		Cluster:       os.Getenv("KAFKA_E2E_CLUSTER"),
 		Namespace:     os.Getenv("KAFKA_E2E_NAMESPACE"),
 		Artifacts:     os.Getenv("KAFKA_E2E_ARTIFACTS"),
+		K8sLocalDir:   os.Getenv("KAFKA_E2E_K8S_LOCAL_DIR"),
 	}
 	var missing []string
 	for name, v := range map[string]string{

@@ -1,0 +1,262 @@
+//go:build e2e
+
+package e2e_test
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
+)
+
+// The multi-node stage (issue 16): k8s-local runs three nodes on this host (zones zone-a/b/c;
+// scripts/e2e-setup.sh starts them), so spread, the disruption budget and node loss are proven on
+// real nodes rather than mocked.
+
+const (
+	zoneLabel        = "topology.kubernetes.io/zone"
+	nodeLossTimeout  = 6 * time.Minute
+	drainBlockedWait = "8s"
+)
+
+// nodeZones maps node names to their zones.
+func nodeZones(ctx context.Context) (map[string]string, error) {
+	out, err := kubectl(ctx, "get", "nodes", "-o", `jsonpath={range .items[*]}{.metadata.name}{" "}{.metadata.labels.topology\.kubernetes\.io/zone}{"\n"}{end}`)
+	if err != nil {
+		return nil, err
+	}
+	zones := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if f := strings.Fields(line); len(f) >= 1 {
+			zones[f[0]] = ""
+			if len(f) == 2 {
+				zones[f[0]] = f[1]
+			}
+		}
+	}
+	return zones, nil
+}
+
+// requireNodes fails loudly when the cluster has fewer than n nodes: the stage cannot run then.
+func requireNodes(t *testing.T, ctx context.Context, n int) map[string]string {
+	t.Helper()
+	zones, err := nodeZones(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(zones) < n {
+		t.Fatalf("the multi-node stage needs %d nodes, the cluster has %d (%v); k8s-local: KAFKA_E2E_NODES=%d scripts/e2e-setup.sh starts them", n, len(zones), zones, n)
+	}
+	return zones
+}
+
+// spread asserts on the live pods that the three voters run on three nodes in three zones.
+func (s *suite) spread(t *testing.T, ctx context.Context) {
+	zones := requireNodes(t, ctx, 3)
+	pods, err := kafkaPods(ctx, s.env.Namespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes, zs := map[string]string{}, map[string]string{}
+	var where []string
+	for i := range 3 {
+		p, ok := pods[kraft.PodName(i)]
+		if !ok || p.Node == "" {
+			t.Fatalf("voter %s not scheduled: %+v", kraft.PodName(i), p)
+		}
+		if other, dup := nodes[p.Node]; dup {
+			t.Errorf("voters %s and %s both run on node %s", other, p.Name, p.Node)
+		}
+		if other, dup := zs[zones[p.Node]]; dup {
+			t.Errorf("voters %s and %s both run in zone %s", other, p.Name, zones[p.Node])
+		}
+		nodes[p.Node], zs[zones[p.Node]] = p.Name, p.Name
+		where = append(where, fmt.Sprintf("%s on %s (%s)", p.Name, p.Node, zones[p.Node]))
+	}
+	t.Logf("voters: %s", strings.Join(where, ", "))
+}
+
+// drain drains the node of one voter under the live producer: the budget lets that pod go, and a
+// drain of a second voter's node is refused while the first pod is not back and caught up. Then
+// the first drain completes (its pod rescheduled and Ready), and nothing acknowledged is lost.
+func (s *suite) drain(t *testing.T, ctx context.Context) {
+	requireNodes(t, ctx, 3)
+	ns := s.env.Namespace
+	pods, err := kafkaPods(ctx, ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, second := pods[kraft.PodName(1)], pods[kraft.PodName(2)]
+	if first.Node == second.Node {
+		t.Fatalf("%s and %s share node %s; the drain test needs them apart", first.Name, second.Name, first.Node)
+	}
+	load := s.startLoad(t, ctx)
+	defer func() {
+		for _, n := range []string{first.Node, second.Node} {
+			if _, err := kubectl(context.Background(), "uncordon", n); err != nil {
+				t.Errorf("uncordon %s: %v", n, err)
+			}
+		}
+	}()
+
+	start := time.Now()
+	drained := make(chan error, 1)
+	go func() {
+		_, err := kubectl(ctx, "drain", first.Node, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=5m")
+		drained <- err
+	}()
+	// The first voter is evicted: its pod is replaced (on another node, its own is cordoned).
+	if err := eventually(ctx, 2*time.Minute, 200*time.Millisecond, first.Name+" evicted", func(ctx context.Context) error {
+		p, err := kafkaPods(ctx, ns)
+		if err != nil {
+			return err
+		}
+		if p[first.Name].UID == first.UID {
+			return fmt.Errorf("%s still the same pod", first.Name)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	evicted := time.Now()
+	// While it is not Ready, the budget (maxUnavailable 1) allows no other voter to go.
+	out, err := run(ctx, time.Minute, "", "kubectl", "drain", second.Node, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout="+drainBlockedWait)
+	now, _ := kafkaPods(ctx, ns)
+	switch {
+	case err == nil:
+		t.Errorf("a second drain (node %s, %s) went through while %s was %+v: the budget did not hold", second.Node, second.Name, first.Name, now[first.Name])
+	case !strings.Contains(err.Error(), "disruption budget"):
+		t.Errorf("the second drain failed, but not on the disruption budget: %v\n%s", err, out)
+	default:
+		t.Logf("second drain refused while %s was not back (Ready=%v): %s", first.Name, now[first.Name].Ready, lastLine(err.Error()))
+	}
+	if now[second.Name].UID != second.UID {
+		t.Errorf("%s was evicted by the second drain", second.Name)
+	}
+	if _, err := kubectl(ctx, "uncordon", second.Node); err != nil {
+		t.Error(err)
+	}
+	if err := <-drained; err != nil {
+		t.Fatalf("drain of %s: %v", first.Node, err)
+	}
+	back, err := kafkaPods(ctx, ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := waitPodsReady(ctx, ns, podsReadyTimeout); err != nil {
+		t.Fatal(err)
+	}
+	rep := s.stopLoad(t, ctx, load)
+	if rep.Unacknowledged > 0 {
+		t.Errorf("the live producer gave up on %d records during a drain: %v", rep.Unacknowledged, rep.LastError)
+	}
+	s.measure(t, "drain of a voter's node under load", "%s evicted after %s, back on %s; drain done after %s; producer: %d acknowledged meanwhile, longest gap %s, %d unacknowledged, 0 lost",
+		first.Name, evicted.Sub(start).Round(100*time.Millisecond), back[first.Name].Node, time.Since(start).Round(100*time.Millisecond),
+		load.AckedBetween(start, time.Now()), rep.LongestAckGap.Round(time.Millisecond), rep.Unacknowledged)
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+// powerOff powers off (node.sh stop) the node of a voter under the live producer: the cluster keeps
+// taking writes (the leader moves once KRaft fences the broker), nothing acknowledged is lost, the
+// pod is not replaced while its node is gone (a StatefulSet pod stays until the node returns or is
+// marked out of service), and when the node returns the broker catches up.
+func (s *suite) powerOff(t *testing.T, ctx context.Context) {
+	if s.env.Cluster != "k8s-local" {
+		t.Fatalf("the node power-off step uses k8s-local's node.sh (KAFKA_E2E_CLUSTER=%q)", s.env.Cluster)
+	}
+	requireNodes(t, ctx, 3)
+	ns := s.env.Namespace
+	pods, err := kafkaPods(ctx, ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A voter on an extra node (node.sh handles nodes 2 and up; node 1 is the host's own).
+	var victim podState
+	index := 0
+	for i := range 3 {
+		p := pods[kraft.PodName(i)]
+		if j := strings.LastIndex(p.Node, "-n"); j >= 0 {
+			if n, err := strconv.Atoi(p.Node[j+2:]); err == nil && n >= 2 {
+				victim, index = p, n
+				break
+			}
+		}
+	}
+	if index == 0 {
+		t.Fatalf("no voter runs on an extra node: %+v", pods)
+	}
+	nodeScript := filepath.Join(s.env.K8sLocalDir, "node.sh")
+	load := s.startLoad(t, ctx)
+	start := time.Now()
+	if out, err := exec.CommandContext(ctx, nodeScript, "stop", strconv.Itoa(index)).CombinedOutput(); err != nil {
+		t.Fatalf("node.sh stop %d: %v\n%s", index, err, out)
+	}
+	restored := false
+	defer func() {
+		if !restored {
+			if out, err := exec.Command(nodeScript, "up", strconv.Itoa(index)).CombinedOutput(); err != nil {
+				t.Errorf("node.sh up %d: %v\n%s", index, err, out)
+			}
+		}
+	}()
+	t.Logf("powered off node %s (%s ran there) after %d acknowledged records", victim.Node, victim.Name, load.Stats().Acked)
+	// The cluster keeps taking writes.
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	err = load.WaitAcked(wctx, 3*loadRate)
+	cancel()
+	if err != nil {
+		t.Fatalf("the cluster stopped taking writes with node %s off: %v", victim.Node, err)
+	}
+	writing := time.Since(start)
+	// The node goes NotReady; the pod is not replaced meanwhile.
+	if err := eventually(ctx, 3*time.Minute, 2*time.Second, "node "+victim.Node+" NotReady", func(ctx context.Context) error {
+		st, err := kubectl(ctx, "get", "node", victim.Node, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)
+		if err != nil {
+			return err
+		}
+		if st == "True" {
+			return fmt.Errorf("node %s still Ready", victim.Node)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	notReady := time.Since(start)
+	now, _ := kafkaPods(ctx, ns)
+	if now[victim.Name].UID != victim.UID {
+		t.Errorf("%s was replaced while its node was off (%+v); a StatefulSet must not run two pods of one identity", victim.Name, now[victim.Name])
+	}
+	t.Logf("%s while its node is off: ready=%v (a StatefulSet pod waits for the node or the out-of-service taint)", victim.Name, now[victim.Name].Ready)
+	// The node returns: the broker restarts there and catches up.
+	if out, err := exec.CommandContext(ctx, nodeScript, "up", strconv.Itoa(index)).CombinedOutput(); err != nil {
+		t.Fatalf("node.sh up %d: %v\n%s", index, err, out)
+	}
+	restored = true
+	if err := eventually(ctx, nodeLossTimeout, 2*time.Second, victim.Name+" Ready again", func(ctx context.Context) error {
+		p, err := kafkaPods(ctx, ns)
+		if err != nil {
+			return err
+		}
+		if !p[victim.Name].Ready {
+			return fmt.Errorf("%s: %+v", victim.Name, p[victim.Name])
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	back := time.Since(start)
+	rep := s.stopLoad(t, ctx, load)
+	s.measure(t, "power-off of a voter's node under load", "%s: writes resumed (%d acknowledged) %s after, node NotReady after %s, broker back and caught up %s after power-off; producer longest gap %s, %d unacknowledged (%d written anyway), %d retry duplicates, 0 lost",
+		victim.Node, 3*loadRate, writing.Round(100*time.Millisecond), notReady.Round(time.Second), back.Round(time.Second),
+		rep.LongestAckGap.Round(time.Millisecond), rep.Unacknowledged, rep.Verify.UnacknowledgedWritten, rep.Verify.RetryDuplicates)
+}
