@@ -23,6 +23,10 @@ const (
 	zoneLabel        = "topology.kubernetes.io/zone"
 	nodeLossTimeout  = 6 * time.Minute
 	drainBlockedWait = "8s"
+	// kafkaPodSelector limits a drain to the Kafka pods: the node is cordoned as by any drain, but
+	// other pods stay (k8s-local has its CoreDNS image on node 1 only: a CoreDNS pod evicted to
+	// another node cannot start, and DNS goes down for every pod).
+	kafkaPodSelector = "--pod-selector=app.kubernetes.io/name=" + kraft.StatefulSetName
 )
 
 // nodeZones maps node names to their zones.
@@ -108,7 +112,7 @@ func (s *suite) drain(t *testing.T, ctx context.Context) {
 	start := time.Now()
 	drained := make(chan error, 1)
 	go func() {
-		_, err := kubectl(ctx, "drain", first.Node, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=5m")
+		_, err := kubectl(ctx, "drain", first.Node, kafkaPodSelector, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=5m")
 		drained <- err
 	}()
 	// The first voter is evicted: its pod is replaced (on another node, its own is cordoned).
@@ -126,7 +130,7 @@ func (s *suite) drain(t *testing.T, ctx context.Context) {
 	}
 	evicted := time.Now()
 	// While it is not Ready, the budget (maxUnavailable 1) allows no other voter to go.
-	out, err := run(ctx, time.Minute, "", "kubectl", "drain", second.Node, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout="+drainBlockedWait)
+	out, err := run(ctx, time.Minute, "", "kubectl", "drain", second.Node, kafkaPodSelector, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout="+drainBlockedWait)
 	now, _ := kafkaPods(ctx, ns)
 	switch {
 	case err == nil:
