@@ -178,7 +178,7 @@ func (s *suite) powerOff(t *testing.T, ctx context.Context) {
 	if s.env.Cluster != "k8s-local" {
 		t.Fatalf("the node power-off step uses k8s-local's node.sh (KAFKA_E2E_CLUSTER=%q)", s.env.Cluster)
 	}
-	requireNodes(t, ctx, 3)
+	zones := requireNodes(t, ctx, 3)
 	ns := s.env.Namespace
 	pods, err := kafkaPods(ctx, ns)
 	if err != nil {
@@ -208,7 +208,7 @@ func (s *suite) powerOff(t *testing.T, ctx context.Context) {
 	restored := false
 	defer func() {
 		if !restored {
-			if out, err := exec.Command(nodeScript, "up", strconv.Itoa(index)).CombinedOutput(); err != nil {
+			if out, err := exec.Command(nodeScript, "up", strconv.Itoa(index), zones[victim.Node]).CombinedOutput(); err != nil {
 				t.Errorf("node.sh up %d: %v\n%s", index, err, out)
 			}
 		}
@@ -241,8 +241,9 @@ func (s *suite) powerOff(t *testing.T, ctx context.Context) {
 		t.Errorf("%s was replaced while its node was off (%+v); a StatefulSet must not run two pods of one identity", victim.Name, now[victim.Name])
 	}
 	t.Logf("%s while its node is off: ready=%v (a StatefulSet pod waits for the node or the out-of-service taint)", victim.Name, now[victim.Name].Ready)
-	// The node returns: the broker restarts there and catches up.
-	if out, err := exec.CommandContext(ctx, nodeScript, "up", strconv.Itoa(index)).CombinedOutput(); err != nil {
+	// The node returns (in its zone: node.sh would label it zone-<I> otherwise): the broker restarts
+	// there and catches up.
+	if out, err := exec.CommandContext(ctx, nodeScript, "up", strconv.Itoa(index), zones[victim.Node]).CombinedOutput(); err != nil {
 		t.Fatalf("node.sh up %d: %v\n%s", index, err, out)
 	}
 	restored = true
