@@ -422,9 +422,16 @@ func (s *suite) logProbeFailures(t *testing.T, ctx context.Context) {
 func (s *suite) startLoad(t *testing.T, ctx context.Context) *smoke.Load {
 	t.Helper()
 	rf := min(3, len(s.brokers))
-	l, err := smoke.StartLoad(ctx, smoke.LoadConfig{
-		Brokers: s.brokers, Topic: loadTopic, Partitions: 3, ReplicationFactor: rf, MinInsyncReplicas: max(1, rf-1),
-		Rate: loadRate, Progress: s.progress("load.log"),
+	var l *smoke.Load
+	// Every bootstrap address must answer; right after a pod moved to another k8s-local node its
+	// NodePort has been seen refusing connections for a moment.
+	err := eventually(ctx, time.Minute, 2*time.Second, "the live producer starts", func(ctx context.Context) error {
+		var err error
+		l, err = smoke.StartLoad(ctx, smoke.LoadConfig{
+			Brokers: s.brokers, Topic: loadTopic, Partitions: 3, ReplicationFactor: rf, MinInsyncReplicas: max(1, rf-1),
+			Rate: loadRate, Progress: s.progress("load.log"),
+		})
+		return err
 	})
 	if err != nil {
 		t.Fatalf("live producer: %v", err)
