@@ -425,7 +425,8 @@ func (s *suite) startLoad(t *testing.T, ctx context.Context) *smoke.Load {
 	var l *smoke.Load
 	// Every bootstrap address must answer; right after a pod moved to another k8s-local node its
 	// NodePort has been seen refusing connections for a moment.
-	err := eventually(ctx, time.Minute, 2*time.Second, "the live producer starts", func(ctx context.Context) error {
+	// The load outlives this wait: it runs on the step's ctx, not on eventually's.
+	err := eventually(ctx, time.Minute, 2*time.Second, "the live producer starts", func(context.Context) error {
 		var err error
 		l, err = smoke.StartLoad(ctx, smoke.LoadConfig{
 			Brokers: s.brokers, Topic: loadTopic, Partitions: 3, ReplicationFactor: rf, MinInsyncReplicas: max(1, rf-1),
