@@ -19,10 +19,9 @@ import (
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/kafka-kraft/kafka-kraft/internal/deployer"
 	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
 	"github.com/kafka-kraft/kafka-kraft/internal/smoke"
 	"github.com/kafka-kraft/kafka-kraft/internal/stack"
@@ -273,34 +272,27 @@ func (w *isrWatch) stop() (minISR, samples int, lowAt time.Time, lowPart int) {
 	return w.min, w.samples, w.lowAt, w.lowPart
 }
 
-// previewOps runs a preview and returns the planned operation per resource ("type name" -> op),
-// leaving out resources that stay the same.
+// previewOps plans the update as make deploy does (deployer.Stack.Plan) and returns the operation
+// per resource ("type name" -> op) of the resources that change, a replacement winning over the
+// other steps of the same resource. It fails the test when deployer.Disruptive finds a step that
+// would stop every Kafka node at once, the warning make deploy prints.
 func (s *suite) previewOps(t *testing.T, ctx context.Context) map[string]string {
 	t.Helper()
-	ch := make(chan events.EngineEvent)
-	ops := map[string]string{}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for ev := range ch {
-			if ev.ResourcePreEvent == nil {
-				continue
-			}
-			m := ev.ResourcePreEvent.Metadata
-			if string(m.Op) == "same" || string(m.Op) == "read" {
-				continue
-			}
-			name := m.URN[strings.LastIndex(m.URN, "::")+2:]
-			ops[m.Type+" "+name] = string(m.Op)
-		}
-	}()
 	pctx, cancel := context.WithTimeout(ctx, upTimeout)
 	defer cancel()
-	_, err := s.st.Stack.Preview(pctx, optpreview.EventStreams(ch), optpreview.ProgressStreams(s.progress("engine.log")), optpreview.SuppressProgress())
-	wg.Wait()
+	steps, err := s.st.Plan(pctx)
 	if err != nil {
 		t.Fatalf("preview: %v", err)
+	}
+	if bad := deployer.Disruptive(steps); len(bad) > 0 {
+		t.Fatalf("the plan would stop every Kafka node at once:\n%s", deployer.FormatPlan(steps))
+	}
+	ops := map[string]string{}
+	for _, st := range steps {
+		key := st.Type + " " + st.Name
+		if !strings.Contains(ops[key], "replace") {
+			ops[key] = st.Op
+		}
 	}
 	return ops
 }
