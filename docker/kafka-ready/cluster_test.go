@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -157,26 +156,8 @@ func TestAdminWireMatchesKafka(t *testing.T) {
 // it waits for the brokers, sets a cluster default and reads it back.
 func TestClusterCommandAgainstKfake(t *testing.T) {
 	t.Parallel()
-	c, err := kfake.NewCluster(kfake.NumBrokers(3))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	// A topic created while the cluster was smaller (RF 1) must stay writable with acks=all.
-	seed, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer seed.Close()
-	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer scancel()
-	create := kmsg.NewPtrCreateTopicsRequest()
-	ct := kmsg.NewCreateTopicsRequestTopic()
-	ct.Topic, ct.NumPartitions, ct.ReplicationFactor = "small", 1, 1
-	create.Topics = append(create.Topics, ct)
-	if _, err := create.RequestWith(sctx, seed); err != nil {
-		t.Fatal(err)
-	}
+	c := kfakeWithTopic(t, "small", 1, 1)
 	var out, errOut bytes.Buffer
 	code := run([]string{"cluster", "-bootstrap", strings.Join(c.ListenAddrs(), ","), "-brokers", "3", "-set", "min.insync.replicas=2", "-timeout", "20s"}, &out, &errOut)
 	t.Logf("output:\n%s%s", out.String(), errOut.String())

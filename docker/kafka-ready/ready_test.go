@@ -161,25 +161,7 @@ func TestDescribeQuorumWireMatchesKafka(t *testing.T) {
 // TCP: a registered broker replicating a fully in-sync topic is ready, an unknown one is not.
 func TestProbeAgainstKfake(t *testing.T) {
 	t.Parallel()
-	c, err := kfake.NewCluster(kfake.NumBrokers(3))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	create := kmsg.NewPtrCreateTopicsRequest()
-	topic := kmsg.NewCreateTopicsRequestTopic()
-	topic.Topic, topic.NumPartitions, topic.ReplicationFactor = "probe", 3, 3
-	create.Topics = append(create.Topics, topic)
-	if _, err := create.RequestWith(ctx, cl); err != nil {
-		t.Fatalf("create topic: %v", err)
-	}
+	c := kfakeWithTopic(t, "probe", 3, 3)
 	addr := c.ListenAddrs()[0]
 
 	ready, why := probe(Node{ID: 1, Broker: true}, addr, 3*time.Second, 1000)
@@ -228,4 +210,29 @@ func TestRunReadsTheNodeConfiguration(t *testing.T) {
 			}
 		})
 	}
+}
+
+// kfakeWithTopic starts a three-broker kfake cluster (closed with the test) holding one topic.
+func kfakeWithTopic(t *testing.T, topic string, partitions int32, rf int16) *kfake.Cluster {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	create := kmsg.NewPtrCreateTopicsRequest()
+	ct := kmsg.NewCreateTopicsRequestTopic()
+	ct.Topic, ct.NumPartitions, ct.ReplicationFactor = topic, partitions, rf
+	create.Topics = append(create.Topics, ct)
+	if _, err := create.RequestWith(ctx, cl); err != nil {
+		t.Fatalf("create topic %s: %v", topic, err)
+	}
+	return c
 }

@@ -4,11 +4,12 @@ import (
 	"flag"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/kafka-kraft/kafka-kraft/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/ from the current output")
@@ -88,48 +89,11 @@ func TestRenderGolden(t *testing.T) {
 				t.Fatalf("golden config must be valid: %v", err)
 			}
 			got := goldenText(t, c, Render(c))
-			path := filepath.Join("testdata", "render-"+tt.name+".golden")
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("Render(%s) differs from %s (run with -update if the change is intended):\n%s",
-					tt.name, path, lineDiff(string(want), got))
-			}
+			golden.Compare(t, filepath.Join("testdata", "render-"+tt.name+".golden"), got, *update)
 		})
 	}
 }
 
-// lineDiff is a minimal diff for golden failures: the lines only in want (-) and only in got (+).
-func lineDiff(want, got string) string {
-	count := func(s string) map[string]int {
-		m := map[string]int{}
-		for _, l := range strings.Split(s, "\n") {
-			m[l]++
-		}
-		return m
-	}
-	w, g := count(want), count(got)
-	var b strings.Builder
-	for _, l := range strings.Split(want, "\n") {
-		if g[l] == 0 {
-			b.WriteString("- " + l + "\n")
-		}
-	}
-	for _, l := range strings.Split(got, "\n") {
-		if w[l] == 0 {
-			b.WriteString("+ " + l + "\n")
-		}
-	}
-	return b.String()
-}
 
 func TestRenderIsDeterministic(t *testing.T) {
 	t.Parallel()
@@ -221,7 +185,7 @@ func TestScaleUpChangesNoFile(t *testing.T) {
 	}
 	for name, content := range before.Files {
 		if after.Files[name] != content {
-			t.Errorf("%s changed when scaling 3 -> 5:\n%s", name, lineDiff(content, after.Files[name]))
+			t.Errorf("%s changed when scaling 3 -> 5:\n%s", name, golden.LineDiff(content, after.Files[name]))
 		}
 	}
 	for _, ordinal := range []int{3, 4} {

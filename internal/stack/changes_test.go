@@ -4,13 +4,12 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
 	"testing"
 
+	goldenfile "github.com/kafka-kraft/kafka-kraft/internal/golden"
 	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
 )
 
@@ -102,7 +101,7 @@ func TestEveryConfigChangeUpdatesTheStatefulSetInPlace(t *testing.T) {
 		}
 		fmt.Fprintf(&golden, "%s=%s: %s; changes %s\n", key, value, roll, strings.Join(changedObjects(base, rec), ", "))
 	}
-	compareGolden(t, "testdata/changes.golden", golden.String())
+	goldenfile.Compare(t, "testdata/changes.golden", golden.String(), *updateGolden)
 }
 
 // changedObjects lists the resources (type/name) that one run registers with other inputs than the
@@ -144,24 +143,4 @@ func jsonOf(v any) string {
 		return fmt.Sprint(v)
 	}
 	return string(b)
-}
-
-func compareGolden(t *testing.T, path, got string) {
-	t.Helper()
-	if *updateGolden {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if string(want) != got {
-		t.Errorf("%s differs (run with -update and review the diff):\n--- want\n%s\n--- got\n%s", path, want, got)
-	}
 }

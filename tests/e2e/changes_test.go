@@ -149,6 +149,23 @@ func (w *podWatch) stop() map[string]time.Time {
 	return w.firstReady
 }
 
+// waitPod waits until the Kafka pod name is in a state ok accepts and returns that state.
+func waitPod(ctx context.Context, ns, name string, timeout time.Duration, what string, ok func(podState) bool) (podState, error) {
+	var p podState
+	err := eventually(ctx, timeout, time.Second, name+" "+what, func(ctx context.Context) error {
+		pods, err := kafkaPods(ctx, ns)
+		if err != nil {
+			return err
+		}
+		p = pods[name]
+		if !ok(p) {
+			return fmt.Errorf("%s: uid %s, ready %v, %d restarts, node %s", name, p.UID, p.Ready, p.Restarts, p.Node)
+		}
+		return nil
+	})
+	return p, err
+}
+
 // rollReport checks a roll from the pods before and after an update: with roll, every pod present
 // before was replaced, the next one only after the previous one was Ready (timestamps from the API
 // server: a pod's creation is not before the first Ready transition of the pod replaced before it,
@@ -734,19 +751,9 @@ func (s *suite) killBroker(t *testing.T, ctx context.Context) {
 		t.Fatalf("kill -9 %d (%s's JVM): %v", pid, pod, err)
 	}
 	t.Logf("SIGKILL to %s's JVM (host pid %d), leader of %s-0, after %d acknowledged records", pod, pid, loadTopic, load.Stats().Acked)
-	var back podState
-	err = eventually(ctx, killRecoveryTimeout, time.Second, pod+" restarted and Ready", func(ctx context.Context) error {
-		pods, err := kafkaPods(ctx, ns)
-		if err != nil {
-			return err
-		}
-		back = pods[pod]
-		if back.UID != before[pod].UID || back.Restarts != before[pod].Restarts+1 || !back.Ready {
-			return fmt.Errorf("%s: uid %s restarts %d ready %v", pod, back.UID, back.Restarts, back.Ready)
-		}
-		return nil
-	})
-	if err != nil {
+	if _, err := waitPod(ctx, ns, pod, killRecoveryTimeout, "restarted in place and Ready", func(p podState) bool {
+		return p.UID == before[pod].UID && p.Restarts == before[pod].Restarts+1 && p.Ready
+	}); err != nil {
 		t.Fatal(err)
 	}
 	recovered := time.Now()

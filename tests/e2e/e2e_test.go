@@ -585,7 +585,7 @@ func (s *suite) deleteBroker(t *testing.T, ctx context.Context) {
 		t.Fatal(err)
 	}
 	pod := kraft.PodName(leader)
-	oldUID, err := kubectl(ctx, "-n", ns, "get", "pod", pod, "-o", "jsonpath={.metadata.uid}")
+	before, err := kafkaPods(ctx, ns)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -594,19 +594,9 @@ func (s *suite) deleteBroker(t *testing.T, ctx context.Context) {
 		t.Fatal(err)
 	}
 	t.Logf("deleted %s (leader of %s/0) after %d acknowledged records", pod, loadTopic, load.Stats().Acked)
-	err = eventually(ctx, recoveryTimeout, time.Second, pod+" replaced and Ready", func(ctx context.Context) error {
-		out, err := kubectl(ctx, "-n", ns, "get", "pod", pod, "-o",
-			`jsonpath={.metadata.uid} {.status.conditions[?(@.type=="Ready")].status}`)
-		if err != nil {
-			return err
-		}
-		f := strings.Fields(out)
-		if len(f) != 2 || f[0] == oldUID || f[1] != "True" {
-			return fmt.Errorf("pod %s: %q (old uid %s)", pod, out, oldUID)
-		}
-		return nil
-	})
-	if err != nil {
+	if _, err := waitPod(ctx, ns, pod, recoveryTimeout, "replaced and Ready", func(p podState) bool {
+		return p.UID != "" && p.UID != before[pod].UID && p.Ready
+	}); err != nil {
 		t.Fatal(err)
 	}
 	recovered := time.Now()

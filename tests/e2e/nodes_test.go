@@ -116,16 +116,7 @@ func (s *suite) drain(t *testing.T, ctx context.Context) {
 		drained <- err
 	}()
 	// The first voter is evicted: its pod is replaced (on another node, its own is cordoned).
-	if err := eventually(ctx, 2*time.Minute, 200*time.Millisecond, first.Name+" evicted", func(ctx context.Context) error {
-		p, err := kafkaPods(ctx, ns)
-		if err != nil {
-			return err
-		}
-		if p[first.Name].UID == first.UID {
-			return fmt.Errorf("%s still the same pod", first.Name)
-		}
-		return nil
-	}); err != nil {
+	if _, err := waitPod(ctx, ns, first.Name, 2*time.Minute, "evicted", func(p podState) bool { return p.UID != first.UID }); err != nil {
 		t.Fatal(err)
 	}
 	evicted := time.Now()
@@ -247,16 +238,7 @@ func (s *suite) powerOff(t *testing.T, ctx context.Context) {
 		t.Fatalf("node.sh up %d: %v\n%s", index, err, out)
 	}
 	restored = true
-	if err := eventually(ctx, nodeLossTimeout, 2*time.Second, victim.Name+" Ready again", func(ctx context.Context) error {
-		p, err := kafkaPods(ctx, ns)
-		if err != nil {
-			return err
-		}
-		if !p[victim.Name].Ready {
-			return fmt.Errorf("%s: %+v", victim.Name, p[victim.Name])
-		}
-		return nil
-	}); err != nil {
+	if _, err := waitPod(ctx, ns, victim.Name, nodeLossTimeout, "Ready again", func(p podState) bool { return p.Ready }); err != nil {
 		t.Fatal(err)
 	}
 	back := time.Since(start)
