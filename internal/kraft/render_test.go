@@ -94,7 +94,6 @@ func TestRenderGolden(t *testing.T) {
 	}
 }
 
-
 func TestRenderIsDeterministic(t *testing.T) {
 	t.Parallel()
 	props := map[string]string{}
