@@ -21,12 +21,22 @@ const ReadinessPeriodSeconds = 3
 func spreadConstraints(c kraft.Config) corev1.TopologySpreadConstraintArray {
 	var out corev1.TopologySpreadConstraintArray
 	for _, r := range kraft.SpreadRules(c) {
-		out = append(out, &corev1.TopologySpreadConstraintArgs{
+		selector := &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(kraft.SelectorLabels(c, kraft.StatefulSetName))}
+		if len(r.PodIndexes) > 0 {
+			selector.MatchExpressions = metav1.LabelSelectorRequirementArray{&metav1.LabelSelectorRequirementArgs{
+				Key: pulumi.String(kraft.PodIndexLabel), Operator: pulumi.String("In"), Values: pulumi.ToStringArray(r.PodIndexes),
+			}}
+		}
+		tsc := &corev1.TopologySpreadConstraintArgs{
 			MaxSkew:           pulumi.Int(1),
 			TopologyKey:       pulumi.String(r.TopologyKey),
 			WhenUnsatisfiable: pulumi.String(r.WhenUnsatisfiable),
-			LabelSelector:     &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(kraft.SelectorLabels(c, kraft.StatefulSetName))},
-		})
+			LabelSelector:     selector,
+		}
+		if r.HonorTaints {
+			tsc.NodeTaintsPolicy = pulumi.String("Honor")
+		}
+		out = append(out, tsc)
 	}
 	return out
 }
@@ -53,10 +63,14 @@ func StatefulSetSpec(c kraft.Config, rendered kraft.Rendered, image pulumi.Strin
 		PodManagementPolicy: pulumi.String("Parallel"),
 		UpdateStrategy:      &appsv1.StatefulSetUpdateStrategyArgs{Type: pulumi.String("RollingUpdate")},
 		Selector:            &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(kraft.SelectorLabels(c, kraft.StatefulSetName))},
-		// Claims outlive the StatefulSet and scale-down: the data is the cluster.
+		// Claims outlive the StatefulSet (destroy keeps the data unless the stack deletes it). A
+		// scale-down deletes the removed brokers' claims: their replicas were moved away first (the
+		// scale-down Job), and a broker added later must start empty, not on stale data (with a
+		// storageClass the volume follows the class's reclaim policy; hostPath volumes get a new
+		// directory per generation, kraft.BrokerVolume).
 		PersistentVolumeClaimRetentionPolicy: &appsv1.StatefulSetPersistentVolumeClaimRetentionPolicyArgs{
 			WhenDeleted: pulumi.String("Retain"),
-			WhenScaled:  pulumi.String("Retain"),
+			WhenScaled:  pulumi.String("Delete"),
 		},
 		Template: &corev1.PodTemplateSpecArgs{
 			Metadata: &metav1.ObjectMetaArgs{

@@ -4,6 +4,8 @@ package main
 // server.properties to what the stack says. KraftCluster runs it as a Job after every change of
 // them, once the StatefulSet is Ready:
 //
+//   - brokers removed by a scale-down (node ids -brokers and up) are unregistered once their pods
+//     have stopped (scaledown.go moved their replicas away before).
 //   - cluster-wide dynamic defaults. Kafka 4.x (eligible leader replicas, KIP-966) stores
 //     min.insync.replicas as a cluster-level dynamic config when storage is formatted; from then on
 //     it wins over every broker's server.properties. A cluster formatted with one node keeps 1 after
@@ -156,7 +158,7 @@ func clusterCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	c := &clusterRun{
 		addrs: strings.Split(*bootstrap, ","), brokers: *brokers, request: *request,
-		deadline: time.Now().Add(*timeout), out: stdout,
+		deadline: time.Now().Add(*timeout), out: stdout, name: "cluster",
 	}
 	if err := c.run(set, *internalRF); err != nil {
 		fmt.Fprintf(stdout, "kafka-ready cluster: FAILED: %v\n", err)
@@ -166,6 +168,7 @@ func clusterCommand(args []string, stdout, stderr io.Writer) int {
 }
 
 type clusterRun struct {
+	name     string // subcommand, in log lines
 	addrs    []string
 	brokers  int
 	request  time.Duration
@@ -175,7 +178,7 @@ type clusterRun struct {
 }
 
 func (c *clusterRun) logf(format string, args ...any) {
-	fmt.Fprintf(c.out, "[kafka-ready cluster +%4.1fs] %s\n", time.Since(c.start).Seconds(), fmt.Sprintf(format, args...))
+	fmt.Fprintf(c.out, "[kafka-ready %s +%4.1fs] %s\n", c.name, time.Since(c.start).Seconds(), fmt.Sprintf(format, args...))
 }
 
 // call sends one request to the first bootstrap address that answers.
@@ -235,6 +238,10 @@ func (c *clusterRun) run(set map[string]string, internalRF int) error {
 		return err
 	}
 	c.logf("%d brokers registered", len(md.Brokers))
+	// Brokers a scale-down removed stay registered (fenced) until unregistered.
+	if err := c.unregisterRemoved(int32(c.brokers)); err != nil {
+		return err
+	}
 
 	// Internal topics first: __consumer_offsets at RF 1 under a cluster default of
 	// min.insync.replicas 2 would refuse every offset commit.

@@ -63,9 +63,36 @@ func ClusterJobCommand(c Config) []string {
 	return append(cmd, "-internal-rf", itoa(rf))
 }
 
+// ScaleDownJobName is the prefix of the Job that moves replicas off the brokers a scale-down
+// removes; the rest is a hash of its command.
+const ScaleDownJobName = "kafka-scale-down"
+
+// ScaleDownJobCommand is the command of the scale-down Job: `kafka-ready scale-down` against every
+// broker running now (from of them), keeping the first c.Replicas, throttled at
+// c.ReassignmentThrottle.
+func ScaleDownJobCommand(c Config, from int) []string {
+	addrs := make([]string, 0, from)
+	for i := range from {
+		addrs = append(addrs, fmt.Sprintf("%s:%d", PodHost(i, c.Namespace, c.ClusterDomain), InternalPort))
+	}
+	throttle, _ := quantityValue(c.ReassignmentThrottle)
+	return []string{ReadinessBinary, "scale-down", "-bootstrap", strings.Join(addrs, ","), "-keep", itoa(c.Replicas),
+		"-throttle", fmt.Sprintf("%.0f", throttle)}
+}
+
+// ScaleDownJobObjectName is the scale-down Job's Kubernetes name: ScaleDownJobName plus a hash of
+// its command. The same scale-down asked again (an interrupted `up`) gets the same name.
+func ScaleDownJobObjectName(c Config, from int) string {
+	return jobName(ScaleDownJobName, ScaleDownJobCommand(c, from))
+}
+
+func jobName(prefix string, cmd []string) string {
+	sum := sha256.Sum256([]byte(strings.Join(cmd, "\x00")))
+	return prefix + "-" + hex.EncodeToString(sum[:])[:10]
+}
+
 // ClusterJobObjectName is the Job's Kubernetes name: ClusterJobName plus the first 10 hex digits of
 // the command's hash (63 characters at most).
 func ClusterJobObjectName(c Config) string {
-	sum := sha256.Sum256([]byte(strings.Join(ClusterJobCommand(c), "\x00")))
-	return ClusterJobName + "-" + hex.EncodeToString(sum[:])[:10]
+	return jobName(ClusterJobName, ClusterJobCommand(c))
 }

@@ -86,6 +86,16 @@ type Config struct {
 	// pods on one node (a pod stays Pending instead).
 	Spread string
 
+	// ReassignmentThrottle bounds the bytes per second each broker spends copying replicas when a
+	// scale-down moves them off the removed brokers (a Kubernetes quantity: 50Mi). Only the copies
+	// are throttled, never the in-sync replicas serving clients. Default 50Mi.
+	ReassignmentThrottle string
+
+	// VolumeGenerations holds, per ordinal, how many times a scale-down has removed that ordinal's
+	// broker (from the previous deployment): a broker added again gets a new hostPath volume, so
+	// it never starts on the data of the broker removed before. Set by the program, not by users.
+	VolumeGenerations []int
+
 	// Resources of each Kafka container.
 	Resources Resources
 
@@ -192,6 +202,8 @@ const (
 	DistSourceApache  = "apache"
 	DistSourceContext = "context"
 
+	DefaultReassignmentThrottle = "50Mi"
+
 	SpreadSoft    = "soft"
 	SpreadHard    = "hard"
 	DefaultSpread = SpreadSoft
@@ -218,6 +230,7 @@ func Defaults(project, stack string) Config {
 		ExternalHost:         DefaultExternalHost,
 		ExternalNodePortBase: DefaultExternalNodePortBase,
 		Spread:               DefaultSpread,
+		ReassignmentThrottle: DefaultReassignmentThrottle,
 		Storage: Storage{
 			Size:     DefaultStorageSize,
 			HostPath: DefaultStorageHostPath,

@@ -18,7 +18,7 @@ type Lookup func(key string) (string, bool)
 var Keys = []string{
 	KeyReplicas, KeyControllers, KeyNamespace, KeyClusterDomain, KeyClusterID,
 	KeyExternalHost, KeyExternalNodePortBase,
-	KeyStorageSize, KeyStorageClass, KeyStorageHostPath, KeySpread,
+	KeyStorageSize, KeyStorageClass, KeyStorageHostPath, KeySpread, KeyReassignmentThrottle,
 	KeyCPURequest, KeyCPULimit, KeyMemoryRequest, KeyMemoryLimit, KeyHeapOpts,
 	KeyBrokerProperties,
 	KeyRegistry, KeyRegistryImage, KeyRegistryNodePort, KeyRegistrySize,
@@ -76,6 +76,7 @@ func FromSettings(project, stack string, get Lookup) (Config, error) {
 	str(KeyStorageClass, &c.Storage.Class)
 	str(KeyStorageHostPath, &c.Storage.HostPath)
 	str(KeySpread, &c.Spread)
+	str(KeyReassignmentThrottle, &c.ReassignmentThrottle)
 	str(KeyCPURequest, &c.Resources.CPURequest)
 	str(KeyCPULimit, &c.Resources.CPULimit)
 	str(KeyMemoryRequest, &c.Resources.MemoryRequest)

@@ -148,6 +148,36 @@ func PersistentVolumeName(c Config, claim string) string {
 	return fmt.Sprintf("kafka-kraft-%s-%s-%s", c.Stack, c.Namespace, claim)
 }
 
+// BrokerVolume returns the hostPath PersistentVolume name and directory of an ordinal's data: a
+// broker added again after a scale-down removed it (VolumeGenerations) gets a fresh pair, suffixed
+// -g<generation>, so it never starts on the removed broker's data; the old directory stays on the
+// node untouched (hostPath PVs are Retain).
+func BrokerVolume(c Config, ordinal int) (pvName, dir string) {
+	claim, name := DataClaim(ordinal), PodName(ordinal)
+	if ordinal < len(c.VolumeGenerations) && c.VolumeGenerations[ordinal] > 0 {
+		suffix := fmt.Sprintf("-g%d", c.VolumeGenerations[ordinal])
+		return PersistentVolumeName(c, claim) + suffix, HostPathDir(c, name+suffix)
+	}
+	return PersistentVolumeName(c, claim), HostPathDir(c, name)
+}
+
+// NextVolumeGenerations returns the volume generations after an update from prev to replicas: every
+// ordinal a scale-down removes gets its generation raised.
+func NextVolumeGenerations(prev Deployed, replicas int) []int {
+	gens := append([]int(nil), prev.VolumeGenerations...)
+	for len(gens) < max(prev.Replicas, replicas) {
+		gens = append(gens, 0)
+	}
+	for i := replicas; i < prev.Replicas; i++ {
+		gens[i]++
+	}
+	// Trailing zeros say nothing: keep the recorded list short.
+	for len(gens) > 0 && gens[len(gens)-1] == 0 {
+		gens = gens[:len(gens)-1]
+	}
+	return gens
+}
+
 // DataClaim is the PVC name the StatefulSet uses for an ordinal.
 func DataClaim(ordinal int) string { return DataClaimName + "-" + PodName(ordinal) }
 
@@ -196,23 +226,50 @@ const (
 	ZoneTopologyKey     = "topology.kubernetes.io/zone"
 )
 
+// PodIndexLabel is the label the StatefulSet controller puts on every pod with its ordinal
+// (Kubernetes 1.28 and later; GA in 1.32).
+const PodIndexLabel = "apps.kubernetes.io/pod-index"
+
 // SpreadRule is one topology spread constraint of the Kafka pods.
 type SpreadRule struct {
 	TopologyKey       string
 	WhenUnsatisfiable string // ScheduleAnyway or DoNotSchedule
+	// PodIndexes, when set, narrows the rule to the pods with these ordinals (PodIndexLabel); empty:
+	// every Kafka pod.
+	PodIndexes []string
+	// HonorTaints excludes nodes whose taints the pod does not tolerate (cordoned, unreachable) from
+	// the domains the skew is computed over (nodeTaintsPolicy Honor).
+	HonorTaints bool
 }
 
 // SpreadRules spread the pods evenly (max skew 1) over nodes and zones, so a node or zone loss
 // takes as few brokers and voters as possible. Soft: the scheduler prefers it and places the pod
 // anyway. Hard: never more pods on one node than the even spread allows (a pod stays Pending until
 // a node is free); zones stay soft (clusters without zone labels would never schedule).
+//
+// The voters get a rule of their own, hard whatever Spread says: two voters on one node make that
+// node's loss a quorum loss (3 voters) or take the quorum's whole margin (5), and soft spread over
+// all pods does not prevent it (seen: the scheduler weighs a broker-only pod like a voter). It never
+// leaves a voter Pending needlessly: with max skew 1 over the nodes a voter may use, a second voter
+// lands on a node only when every usable node already has one (1 node, 3 voters: all on it).
+// Tainted nodes are left out of that count (nodeTaintsPolicy Honor), or a drain, which cordons the
+// node, would keep the evicted voter Pending until the node is uncordoned (the cordoned node would
+// count as an empty node the voter cannot use). A single voter needs no rule.
 func SpreadRules(c Config) []SpreadRule {
 	host := "ScheduleAnyway"
 	if c.Spread == SpreadHard {
 		host = "DoNotSchedule"
 	}
-	return []SpreadRule{
+	rules := []SpreadRule{
 		{TopologyKey: HostnameTopologyKey, WhenUnsatisfiable: host},
 		{TopologyKey: ZoneTopologyKey, WhenUnsatisfiable: "ScheduleAnyway"},
 	}
+	if c.Controllers > 1 {
+		voters := make([]string, c.Controllers)
+		for i := range voters {
+			voters[i] = strconv.Itoa(i)
+		}
+		rules = append(rules, SpreadRule{TopologyKey: HostnameTopologyKey, WhenUnsatisfiable: "DoNotSchedule", PodIndexes: voters, HonorTaints: true})
+	}
+	return rules
 }

@@ -466,12 +466,22 @@ func TestDisruptionBudgetFollowsTheQuorum(t *testing.T) {
 
 func TestSpreadRules(t *testing.T) {
 	t.Parallel()
-	c := Defaults("kafka-kraft", "dev")
-	if got := fmt.Sprint(SpreadRules(c)); got != "[{kubernetes.io/hostname ScheduleAnyway} {topology.kubernetes.io/zone ScheduleAnyway}]" {
-		t.Errorf("soft: %s", got)
-	}
-	c.Spread = SpreadHard
-	if got := fmt.Sprint(SpreadRules(c)); got != "[{kubernetes.io/hostname DoNotSchedule} {topology.kubernetes.io/zone ScheduleAnyway}]" {
-		t.Errorf("hard: %s", got)
+	const voters = " {kubernetes.io/hostname DoNotSchedule [0 1 2] true}"
+	for _, tt := range []struct {
+		name        string
+		spread      string
+		controllers int
+		want        string
+	}{
+		{"soft, 3 voters", SpreadSoft, 3, "[{kubernetes.io/hostname ScheduleAnyway [] false} {topology.kubernetes.io/zone ScheduleAnyway [] false}" + voters + "]"},
+		{"hard, 3 voters", SpreadHard, 3, "[{kubernetes.io/hostname DoNotSchedule [] false} {topology.kubernetes.io/zone ScheduleAnyway [] false}" + voters + "]"},
+		{"soft, 5 voters", SpreadSoft, 5, "[{kubernetes.io/hostname ScheduleAnyway [] false} {topology.kubernetes.io/zone ScheduleAnyway [] false} {kubernetes.io/hostname DoNotSchedule [0 1 2 3 4] true}]"},
+		{"soft, 1 voter: no voter rule", SpreadSoft, 1, "[{kubernetes.io/hostname ScheduleAnyway [] false} {topology.kubernetes.io/zone ScheduleAnyway [] false}]"},
+	} {
+		c := Defaults("kafka-kraft", "dev")
+		c.Spread, c.Controllers, c.Replicas = tt.spread, tt.controllers, 5
+		if got := fmt.Sprint(SpreadRules(c)); got != tt.want {
+			t.Errorf("%s:\n got %s\nwant %s", tt.name, got, tt.want)
+		}
 	}
 }

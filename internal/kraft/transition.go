@@ -15,6 +15,14 @@ type Deployed struct {
 	StorageClass string
 	StorageSize  string
 	HostPath     string
+	// VolumeGenerations: see Config.VolumeGenerations.
+	VolumeGenerations []int
+}
+
+// IsZero reports whether nothing was deployed yet.
+func (d Deployed) IsZero() bool {
+	return d.Replicas == 0 && d.Controllers == 0 && d.ClusterID == "" && d.Namespace == "" &&
+		d.StorageClass == "" && d.StorageSize == "" && d.HostPath == "" && len(d.VolumeGenerations) == 0
 }
 
 // DeployedOf returns what a Config records once deployed.
@@ -27,6 +35,8 @@ func DeployedOf(c Config) Deployed {
 		StorageClass: c.Storage.Class,
 		StorageSize:  c.Storage.Size,
 		HostPath:     c.Storage.HostPath,
+
+		VolumeGenerations: c.VolumeGenerations,
 	}
 }
 
@@ -34,12 +44,13 @@ func DeployedOf(c Config) Deployed {
 // count is safe (new ordinals join as brokers; the quorum is untouched). These are not:
 //   - changing controllers: the static voter set is written into every node's metadata; a new
 //     voter set needs KIP-853 reconfiguration, which kafka-kraft does not automate;
-//   - removing brokers: their partitions would go offline unless reassigned first;
+//   - removing voters (replicas below controllers): the voter set is fixed. Removing broker-only
+//     nodes is allowed: the scale-down Job moves their replicas away first (ScaleDownJobCommand);
 //   - changing the cluster id: existing data belongs to the old id and nodes refuse to start;
 //   - moving the namespace or the storage (class, size, host path): the StatefulSet's claim
 //     templates are immutable and the data would be left behind.
 func CheckTransition(prev Deployed, next Config) error {
-	if prev == (Deployed{}) {
+	if prev.IsZero() {
 		return nil
 	}
 	var errs []error
@@ -56,9 +67,10 @@ func CheckTransition(prev Deployed, next Config) error {
 		}
 		refuse(KeyControllers, prev.Controllers, next.Controllers, why)
 	}
-	if prev.Replicas != 0 && next.Replicas < prev.Replicas {
-		refuse(KeyReplicas, prev.Replicas, next.Replicas,
-			"removing brokers would take their partitions offline; reassign partitions away from the highest ordinals first, then `pulumi destroy` and redeploy, or set it back (growing is allowed)")
+	if prev.Replicas != 0 && next.Replicas < prev.Replicas && next.Replicas < prev.Controllers {
+		refuse(KeyReplicas, prev.Replicas, next.Replicas, fmt.Sprintf(
+			"the first %d nodes are the KRaft voters and are never removed; %d is the fewest replicas this cluster can have (broker-only nodes are removed after their partitions are moved)",
+			prev.Controllers, prev.Controllers))
 	}
 	if prev.ClusterID != "" && prev.ClusterID != EffectiveClusterID(next) {
 		refuse(KeyClusterID, prev.ClusterID, EffectiveClusterID(next),

@@ -1,6 +1,8 @@
 package kraft
 
 import (
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -35,11 +37,12 @@ func TestCheckTransition(t *testing.T) {
 			c.Resources.HeapOpts, c.Kcat.Enabled = "-Xmx2g", false
 			c.BrokerProperties = map[string]string{"num.partitions": "6"}
 		})},
+		{name: "removing broker-only nodes (the scale-down Job moves their replicas)", prev: DeployedOf(next(withReplicas(5, 3))), next: next(withReplicas(3, 3))},
 		{
-			name: "removing brokers",
+			name: "removing voters",
 			prev: DeployedOf(next(withReplicas(5, 3))),
-			next: next(withReplicas(3, 3)),
-			want: []refusal{{KeyReplicas, "from 5 to 3", "removing brokers would take their partitions offline"}},
+			next: next(withReplicas(2, 3)),
+			want: []refusal{{KeyReplicas, "from 5 to 2", "the first 3 nodes are the KRaft voters and are never removed; 3 is the fewest replicas"}},
 		},
 		{
 			name: "fewer controllers",
@@ -130,7 +133,7 @@ func TestCheckTransition(t *testing.T) {
 			}),
 			want: []refusal{
 				{KeyControllers, "from 3 to 1", "voter set"},
-				{KeyReplicas, "from 5 to 1", "partitions offline"},
+				{KeyReplicas, "from 5 to 1", "never removed"},
 				{KeyStorageSize, "from 1Gi to 5Gi", "immutable"},
 			},
 		},
@@ -180,10 +183,40 @@ func TestDeployedOf(t *testing.T) {
 		Replicas: 5, Controllers: 3, ClusterID: DeriveClusterID(testProject, testStack, DefaultNamespace),
 		Namespace: DefaultNamespace, StorageClass: "local-path", StorageSize: "10Gi", HostPath: "/data",
 	}
-	if got := DeployedOf(c); got != want {
+	if got := DeployedOf(c); !reflect.DeepEqual(got, want) {
 		t.Errorf("DeployedOf() = %+v, want %+v", got, want)
 	}
 	if err := CheckTransition(DeployedOf(c), c); err != nil {
 		t.Errorf("a config must accept its own deployment: %v", err)
+	}
+}
+
+func TestNextVolumeGenerations(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name     string
+		prev     Deployed
+		replicas int
+		want     string
+	}{
+		{"first deploy", Deployed{}, 3, "[]"},
+		{"growth: nothing removed", Deployed{Replicas: 3}, 4, "[]"},
+		{"4 -> 3: ordinal 3 retired once", Deployed{Replicas: 4}, 3, "[0 0 0 1]"},
+		{"regrow keeps the count (the new broker 3 uses generation 1)", Deployed{Replicas: 3, VolumeGenerations: []int{0, 0, 0, 1}}, 4, "[0 0 0 1]"},
+		{"4 -> 3 again: ordinal 3 retired twice", Deployed{Replicas: 4, VolumeGenerations: []int{0, 0, 0, 1}}, 3, "[0 0 0 2]"},
+		{"5 -> 3", Deployed{Replicas: 5, VolumeGenerations: []int{0, 0, 0, 1}}, 3, "[0 0 0 2 1]"},
+	} {
+		if got := fmt.Sprint(NextVolumeGenerations(tt.prev, tt.replicas)); got != tt.want {
+			t.Errorf("%s: %s, want %s", tt.name, got, tt.want)
+		}
+	}
+	c := testConfig(func(c *Config) { c.VolumeGenerations = []int{0, 0, 0, 2} })
+	pv0, dir0 := BrokerVolume(c, 0)
+	pv3, dir3 := BrokerVolume(c, 3)
+	if pv0 != PersistentVolumeName(c, DataClaim(0)) || dir0 != HostPathDir(c, PodName(0)) {
+		t.Errorf("generation 0 keeps today's names: %s %s", pv0, dir0)
+	}
+	if !strings.HasSuffix(pv3, "-data-kafka-3-g2") || !strings.HasSuffix(dir3, "/kafka-3-g2") {
+		t.Errorf("generation 2: %s %s", pv3, dir3)
 	}
 }

@@ -30,6 +30,7 @@ var changeValues = map[string]string{
 	kraft.KeyStorageClass:         "local-path",
 	kraft.KeyStorageHostPath:      "/srv/kafka",
 	kraft.KeySpread:               "hard",
+	kraft.KeyReassignmentThrottle: "100Mi",
 	kraft.KeyCPURequest:           "750m",
 	kraft.KeyCPULimit:             "3",
 	kraft.KeyMemoryRequest:        "768Mi",

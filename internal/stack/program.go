@@ -79,6 +79,8 @@ func Program(ctx *pulumi.Context) error {
 		"storageClass": pulumi.String(d.StorageClass),
 		"storageSize":  pulumi.String(d.StorageSize),
 		"hostPath":     pulumi.String(d.HostPath),
+		// Per ordinal, how often a scale-down removed its broker (kraft.BrokerVolume).
+		"volumeGenerations": pulumi.ToIntArray(append([]int{}, d.VolumeGenerations...)),
 	})
 	return nil
 }
@@ -96,6 +98,11 @@ func Deploy(ctx *pulumi.Context) (*Outputs, error) {
 	}
 	if err := kraft.CheckTransition(prev, c); err != nil {
 		return nil, fmt.Errorf("unsafe change refused (nothing was changed):\n%w", err)
+	}
+	c.VolumeGenerations = kraft.NextVolumeGenerations(prev, c.Replicas)
+	shrinkFrom := 0
+	if prev.Replicas > c.Replicas {
+		shrinkFrom = prev.Replicas
 	}
 
 	ns, err := corev1.NewNamespace(ctx, c.Namespace, &corev1.NamespaceArgs{
@@ -135,7 +142,7 @@ func Deploy(ctx *pulumi.Context) (*Outputs, error) {
 	// A brokerProperties value set with `pulumi config set --secret` (a password, say) ends up in the
 	// rendered files: keep the ConfigMap's data a secret in the state, as Pulumi.dev.yaml promises.
 	secretProps := ctx.IsConfigSecret(ctx.Project() + ":" + kraft.KeyBrokerProperties)
-	cluster, err := kraftcluster.New(ctx, "kafka", &kraftcluster.Args{Config: c, Namespace: namespace, Image: image, SecretConfig: secretProps})
+	cluster, err := kraftcluster.New(ctx, "kafka", &kraftcluster.Args{Config: c, Namespace: namespace, Image: image, SecretConfig: secretProps, ShrinkFrom: shrinkFrom})
 	if err != nil {
 		return nil, err
 	}
@@ -193,9 +200,17 @@ func deployedFromMap(m map[string]any) kraft.Deployed {
 	if m == nil {
 		return kraft.Deployed{}
 	}
+	var gens []int
+	if list, ok := m["volumeGenerations"].([]any); ok {
+		for _, v := range list {
+			if f, ok := v.(float64); ok {
+				gens = append(gens, int(f))
+			}
+		}
+	}
 	return kraft.Deployed{
 		Replicas: num("replicas"), Controllers: num("controllers"), ClusterID: str("clusterId"),
 		Namespace: str("namespace"), StorageClass: str("storageClass"), StorageSize: str("storageSize"),
-		HostPath: str("hostPath"),
+		HostPath: str("hostPath"), VolumeGenerations: gens,
 	}
 }

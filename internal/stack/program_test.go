@@ -185,6 +185,7 @@ const (
 	tNamespace   = "kubernetes:core/v1:Namespace"
 	tPDB         = "kubernetes:policy/v1:PodDisruptionBudget"
 	tImage       = "docker:index/image:Image"
+	tJob         = "kubernetes:batch/v1:Job"
 )
 
 func TestDefaultsDeployTheOriginalTopology(t *testing.T) {
@@ -312,6 +313,13 @@ func TestDefaultsDeployTheOriginalTopology(t *testing.T) {
 	for _, want := range []string{"kubernetes.io/hostname", "topology.kubernetes.io/zone", "ScheduleAnyway", "maxSkew:1"} {
 		if !strings.Contains(spread, want) {
 			t.Errorf("topology spread %s lacks %q", spread, want)
+		}
+	}
+	// The voters (ordinals 0-2) never share a node while another usable node has none.
+	voters := fmt.Sprint(get(t, podSpec, "topologySpreadConstraints.2"))
+	for _, want := range []string{"key:apps.kubernetes.io/pod-index", "operator:In", "values:[0 1 2]", "whenUnsatisfiable:DoNotSchedule", "nodeTaintsPolicy:Honor", "topologyKey:kubernetes.io/hostname"} {
+		if !strings.Contains(voters, want) {
+			t.Errorf("voter spread %s lacks %q", voters, want)
 		}
 	}
 
@@ -537,6 +545,7 @@ func deployedMap(t *testing.T, c kraft.Config) map[string]any {
 	b, err := json.Marshal(map[string]any{
 		"replicas": d.Replicas, "controllers": d.Controllers, "clusterId": d.ClusterID, "namespace": d.Namespace,
 		"storageClass": d.StorageClass, "storageSize": d.StorageSize, "hostPath": d.HostPath,
+		"volumeGenerations": append([]int{}, d.VolumeGenerations...),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -595,12 +604,100 @@ func TestRejectedConfigurationsCreateNothing(t *testing.T) {
 	}
 }
 
-func TestScaleDownOfDeployedClusterIsRefused(t *testing.T) {
+// TestScaleDownMovesReplicasFirst: replicas 5 -> 4 on a deployed cluster registers the scale-down
+// Job (kafka-ready scale-down against the five running brokers, keeping four, throttled), and the
+// StatefulSet depends on it, so it shrinks only after the replicas have moved. The removed
+// ordinal's storage is not registered any more and its volume generation is raised.
+func TestScaleDownMovesReplicasFirst(t *testing.T) {
 	t.Parallel()
 	c := kraft.Defaults("kafka-kraft", "test")
 	c.Replicas = 5
-	rec, _, err := run(t, map[string]string{"replicas": "4", "controllers": "3"}, deployedMap(t, c))
-	if err == nil || !strings.Contains(err.Error(), `"replicas" cannot change from 5 to 4`) {
+	rec, _, err := run(t, map[string]string{"replicas": "4", "controllers": "3", "reassignmentThrottle": "10Mi"}, deployedMap(t, c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var job recorded
+	for _, j := range rec.ofType(tJob) {
+		if strings.HasPrefix(fmt.Sprint(get(t, j.Inputs, "metadata.name")), kraft.ScaleDownJobName+"-") {
+			job = j
+		}
+	}
+	if job.Name == "" {
+		t.Fatalf("no %s Job registered", kraft.ScaleDownJobName)
+	}
+	cmd := fmt.Sprint(get(t, job.Inputs, "spec.template.spec.containers.0.command"))
+	for _, want := range []string{"/opt/kafka/bin/kafka-ready scale-down", "-keep 4", "-throttle 10485760", "kafka-4.kafka-svc.kafka-kraft.svc.cluster.local:9092"} {
+		if !strings.Contains(cmd, want) {
+			t.Errorf("scale-down command %q lacks %q", cmd, want)
+		}
+	}
+	sts := rec.one(t, tStatefulSet, "kafka")
+	dependsOnJob := false
+	for _, dep := range sts.Deps {
+		dependsOnJob = dependsOnJob || strings.HasSuffix(dep, "kubernetes:batch/v1:Job::kafka-scale-down")
+	}
+	if !dependsOnJob {
+		t.Errorf("the StatefulSet does not depend on the scale-down Job: %v", sts.Deps)
+	}
+	if got := get(t, sts.Inputs, "spec.persistentVolumeClaimRetentionPolicy.whenScaled"); got != "Delete" {
+		t.Errorf("whenScaled = %v, want Delete (a broker added later must not start on stale data)", got)
+	}
+	for _, pv := range rec.ofType(tPV) {
+		if strings.Contains(fmt.Sprint(get(t, pv.Inputs, "metadata.name")), "kafka-4") {
+			t.Errorf("the removed broker's volume is still registered: %v", get(t, pv.Inputs, "metadata.name"))
+		}
+	}
+	// What the next update reads back: the generations survive the stack output's JSON.
+	c.VolumeGenerations = kraft.NextVolumeGenerations(kraft.DeployedOf(c), 4)
+	if got := fmt.Sprint(deployedFromMap(deployedMap(t, c)).VolumeGenerations); got != "[0 0 0 0 1]" {
+		t.Errorf("volumeGenerations read back = %s, want [0 0 0 0 1]", got)
+	}
+
+	// No scale-down, no Job.
+	rec, _, err = run(t, map[string]string{"replicas": "5", "controllers": "3"}, deployedMap(t, c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range rec.ofType(tJob) {
+		if strings.HasPrefix(fmt.Sprint(get(t, j.Inputs, "metadata.name")), kraft.ScaleDownJobName) {
+			t.Errorf("scale-down Job registered without a scale-down")
+		}
+	}
+}
+
+// TestRegrowGetsFreshStorage: after 5 -> 4, growing to 5 again gives ordinal 4 a new hostPath
+// volume (name and directory suffixed -g1), never the removed broker's.
+func TestRegrowGetsFreshStorage(t *testing.T) {
+	t.Parallel()
+	c := kraft.Defaults("kafka-kraft", "test")
+	c.Replicas, c.VolumeGenerations = 4, []int{0, 0, 0, 0, 1}
+	rec, _, err := run(t, map[string]string{"replicas": "5", "controllers": "3"}, deployedMap(t, c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, pv := range rec.ofType(tPV) {
+		name := fmt.Sprint(get(t, pv.Inputs, "metadata.name"))
+		if strings.Contains(name, "data-kafka-4") {
+			found = true
+			if !strings.HasSuffix(name, "-g1") || !strings.HasSuffix(fmt.Sprint(get(t, pv.Inputs, "spec.hostPath.path")), "/kafka-4-g1") {
+				t.Errorf("regrown ordinal 4: pv %s at %v, want generation 1", name, get(t, pv.Inputs, "spec.hostPath.path"))
+			}
+		}
+	}
+	if !found {
+		t.Error("no volume for ordinal 4")
+	}
+}
+
+// TestRemovingVotersIsRefused: the voters (the first controllers ordinals) are never removed.
+func TestRemovingVotersIsRefused(t *testing.T) {
+	t.Parallel()
+	c := kraft.Defaults("kafka-kraft", "test")
+	c.Replicas = 5
+	rec, _, err := run(t, map[string]string{"replicas": "2", "controllers": "3"}, deployedMap(t, c))
+	// Validation catches it first: controllers (the voters) must not exceed replicas.
+	if err == nil || !strings.Contains(err.Error(), `config "controllers" = 3: must not exceed replicas (2)`) {
 		t.Fatalf("err = %v", err)
 	}
 	if len(rec.ofType(tStatefulSet)) != 0 {
@@ -657,6 +754,9 @@ func TestDisruptionBudgetAndSpreadFollowTheSettings(t *testing.T) {
 	spread := fmt.Sprint(get(t, rec.one(t, tStatefulSet, "kafka").Inputs, "spec.template.spec.topologySpreadConstraints.0"))
 	if !strings.Contains(spread, "kubernetes.io/hostname") || !strings.Contains(spread, "DoNotSchedule") {
 		t.Errorf("spread hard: first constraint %s, want hostname DoNotSchedule", spread)
+	}
+	if all := get(t, rec.one(t, tStatefulSet, "kafka").Inputs, "spec.template.spec.topologySpreadConstraints").([]any); len(all) != 2 {
+		t.Errorf("one voter: %d spread constraints, want 2 (no voter rule): %v", len(all), all)
 	}
 	if _, _, err := run(t, map[string]string{"spread": "strict"}, nil); err == nil || !strings.Contains(err.Error(), `"spread"`) || !strings.Contains(err.Error(), `"hard"`) {
 		t.Errorf("spread strict: err = %v, want the key and the allowed values named", err)

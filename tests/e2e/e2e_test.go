@@ -76,6 +76,19 @@ func TestEndToEnd(t *testing.T) {
 	g.step(t, "G3 replicas 1 -> 3: rolled, min.insync.replicas 2 in force, internal topics RF 3, old topic and offsets work", func(t *testing.T) { g.growTo3(t, ctx) })
 	g.step(t, "G4 growth stack destroyed", func(t *testing.T) { g.destroy(t, ctx) })
 
+	// A fresh five-broker stack (three voters, two broker-only) on three nodes: the scheduler places
+	// all five at once (Parallel), and the voters must still land on three nodes. It reuses the
+	// growth stack's namespace and NodePorts, and is gone before the main stack starts.
+	f := newSuite(t, ge, name+"-five", suitePorts{nodePortBase: e2eGrowNodePortBase, registryPort: e2eGrowRegistryPort}, map[string]string{
+		kraft.KeyReplicas: "5", kraft.KeyControllers: "3", kraft.KeyKcatEnabled: "false",
+	})
+	f.step(t, "F1 five-broker stack: up from nothing until all pods Ready", func(t *testing.T) {
+		f.open(t, ctx)
+		f.firstUp(t, ctx, 5)
+	})
+	f.step(t, "F2 the three voters of five brokers run on three nodes in three zones", func(t *testing.T) { f.spread(t, ctx) })
+	f.step(t, "F3 five-broker stack destroyed", func(t *testing.T) { f.destroy(t, ctx) })
+
 	s := newSuite(t, e, name, suitePorts{nodePortBase: e2eNodePortBase, registryPort: e2eRegistryNodePort,
 		movedNodePortBase: e2eMovedNodePortBase, movedRegistryPort: e2eMovedRegistryPort}, map[string]string{kraft.KeyReplicas: "3"})
 	s.step(t, "1 throwaway stack with a local backend, its own namespace and NodePorts", func(t *testing.T) { s.open(t, ctx) })
@@ -90,7 +103,8 @@ func TestEndToEnd(t *testing.T) {
 	s.step(t, "5a a deleted broker pod loses no acknowledged write", func(t *testing.T) { s.deleteBroker(t, ctx) })
 	s.step(t, "5b a SIGKILLed broker JVM loses no acknowledged write", func(t *testing.T) { s.killBroker(t, ctx) })
 	s.step(t, "5c a voter's node powered off under load: writes go on, nothing lost, the broker catches up when it returns", func(t *testing.T) { s.powerOff(t, ctx) })
-	s.step(t, "5d draining a voter's node: the budget blocks a second drain until it is back", func(t *testing.T) { s.drain(t, ctx) })
+	s.step(t, "5d a voter's node partitioned under load: the zombie is fenced and acknowledges nothing, nothing lost, it catches up when healed", func(t *testing.T) { s.partition(t, ctx) })
+	s.step(t, "5e draining a voter's node: the budget blocks a second drain until it is back", func(t *testing.T) { s.drain(t, ctx) })
 	s.step(t, "6a replicas 4 adds a broker under a live producer, restarting none", func(t *testing.T) { s.scaleUp(t, ctx) })
 	s.step(t, "6b unsafe changes are refused and change nothing", func(t *testing.T) { s.refusedChanges(t, ctx) })
 	s.step(t, "7 destroy leaves nothing behind", func(t *testing.T) { s.destroy(t, ctx) })

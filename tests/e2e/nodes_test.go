@@ -3,7 +3,9 @@
 package e2e_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/segmentio/kafka-go"
 
 	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
 )
@@ -60,7 +64,8 @@ func requireNodes(t *testing.T, ctx context.Context, n int) map[string]string {
 	return zones
 }
 
-// spread asserts on the live pods that the three voters run on three nodes in three zones.
+// spread asserts on the live pods that the three voters run on three nodes in three zones, and
+// logs where the broker-only pods went (their spread is a preference).
 func (s *suite) spread(t *testing.T, ctx context.Context) {
 	zones := requireNodes(t, ctx, 3)
 	pods, err := kafkaPods(ctx, s.env.Namespace)
@@ -69,10 +74,14 @@ func (s *suite) spread(t *testing.T, ctx context.Context) {
 	}
 	nodes, zs := map[string]string{}, map[string]string{}
 	var where []string
-	for i := range 3 {
+	for i := range len(pods) {
 		p, ok := pods[kraft.PodName(i)]
 		if !ok || p.Node == "" {
-			t.Fatalf("voter %s not scheduled: %+v", kraft.PodName(i), p)
+			t.Fatalf("%s not scheduled: %+v", kraft.PodName(i), p)
+		}
+		where = append(where, fmt.Sprintf("%s on %s (%s)", p.Name, p.Node, zones[p.Node]))
+		if i >= 3 {
+			continue // broker-only
 		}
 		if other, dup := nodes[p.Node]; dup {
 			t.Errorf("voters %s and %s both run on node %s", other, p.Name, p.Node)
@@ -81,9 +90,8 @@ func (s *suite) spread(t *testing.T, ctx context.Context) {
 			t.Errorf("voters %s and %s both run in zone %s", other, p.Name, zones[p.Node])
 		}
 		nodes[p.Node], zs[zones[p.Node]] = p.Name, p.Name
-		where = append(where, fmt.Sprintf("%s on %s (%s)", p.Name, p.Node, zones[p.Node]))
 	}
-	t.Logf("voters: %s", strings.Join(where, ", "))
+	t.Logf("pods (voters first): %s", strings.Join(where, ", "))
 }
 
 // drain drains the node of one voter under the live producer: the budget lets that pod go, and a
@@ -171,25 +179,7 @@ func (s *suite) powerOff(t *testing.T, ctx context.Context) {
 	}
 	zones := requireNodes(t, ctx, 3)
 	ns := s.env.Namespace
-	pods, err := kafkaPods(ctx, ns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A voter on an extra node (node.sh handles nodes 2 and up; node 1 is the host's own).
-	var victim podState
-	index := 0
-	for i := range 3 {
-		p := pods[kraft.PodName(i)]
-		if j := strings.LastIndex(p.Node, "-n"); j >= 0 {
-			if n, err := strconv.Atoi(p.Node[j+2:]); err == nil && n >= 2 {
-				victim, index = p, n
-				break
-			}
-		}
-	}
-	if index == 0 {
-		t.Fatalf("no voter runs on an extra node: %+v", pods)
-	}
+	victim, index := s.loneVoterOnExtraNode(t, ctx)
 	nodeScript := filepath.Join(s.env.K8sLocalDir, "node.sh")
 	load := s.startLoad(t, ctx)
 	start := time.Now()
@@ -207,7 +197,7 @@ func (s *suite) powerOff(t *testing.T, ctx context.Context) {
 	t.Logf("powered off node %s (%s ran there) after %d acknowledged records", victim.Node, victim.Name, load.Stats().Acked)
 	// The cluster keeps taking writes.
 	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	err = load.WaitAcked(wctx, 3*loadRate)
+	err := load.WaitAcked(wctx, 3*loadRate)
 	cancel()
 	if err != nil {
 		t.Fatalf("the cluster stopped taking writes with node %s off: %v", victim.Node, err)
@@ -246,4 +236,219 @@ func (s *suite) powerOff(t *testing.T, ctx context.Context) {
 	s.measure(t, "power-off of a voter's node under load", "%s: writes resumed (%d acknowledged) %s after, node NotReady after %s, broker back and caught up %s after power-off; producer longest gap %s, %d unacknowledged (%d written anyway), %d retry duplicates, 0 lost",
 		victim.Node, 3*loadRate, writing.Round(100*time.Millisecond), notReady.Round(time.Second), back.Round(time.Second),
 		rep.LongestAckGap.Round(time.Millisecond), rep.Unacknowledged, rep.Verify.UnacknowledgedWritten, rep.Verify.RetryDuplicates)
+}
+
+// loneVoterOnExtraNode picks a voter that runs alone on one of k8s-local's extra nodes (node.sh
+// handles nodes 2 and up; node 1 is the host's own and runs CoreDNS) and returns it with the node's
+// index. Alone: losing the node then takes one voter, and the quorum keeps its majority.
+func (s *suite) loneVoterOnExtraNode(t *testing.T, ctx context.Context) (podState, int) {
+	t.Helper()
+	pods, err := kafkaPods(ctx, s.env.Namespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perNode := map[string]int{}
+	for _, p := range pods {
+		perNode[p.Node]++
+	}
+	for i := range 3 {
+		p := pods[kraft.PodName(i)]
+		if j := strings.LastIndex(p.Node, "-n"); j >= 0 && perNode[p.Node] == 1 {
+			if n, err := strconv.Atoi(p.Node[j+2:]); err == nil && n >= 2 {
+				return p, n
+			}
+		}
+	}
+	t.Fatalf("no voter runs alone on an extra node: %+v", pods)
+	return podState{}, 0
+}
+
+// partitionProbeTopic is created just before the partition: a new topic's leaders go round-robin
+// over the brokers, so the partitioned voter leads one of its partitions for sure.
+const partitionProbeTopic = "e2e-partition-probe"
+
+// partitionRule is one iptables rule that cuts node index's pods off from every other pod and
+// service: k8s-local gives each node its own bridge (cni<I-1>), and traffic between nodes' pods is
+// forwarded by the host. The host itself still reaches the pods (OUTPUT/INPUT, not FORWARD), so
+// the test's clients still reach the cut-off broker through its NodePort: a client on the
+// zombie's side of the partition.
+func partitionRules(index int) [][]string {
+	bridge := fmt.Sprintf("cni%d", index-1)
+	comment := []string{"-m", "comment", "--comment", "kafka-kraft-e2e-partition"}
+	return [][]string{
+		append([]string{"FORWARD", "-i", bridge}, append(comment, "-j", "DROP")...),
+		append([]string{"FORWARD", "-o", bridge}, append(comment, "-j", "DROP")...),
+	}
+}
+
+// partition cuts the node of a voter off the network under the live producer (node.sh kill stops
+// its kubelet and containerd, the pods keep running; iptables drops everything between its pods and
+// the rest of the cluster). The broker left running there is a zombie: it still believes it leads
+// its partitions. Shown: the cluster keeps taking writes, KRaft fences the zombie (gone from the
+// metadata the healthy brokers serve, no leader, in no ISR), an acks=all write sent straight to the
+// zombie for a partition it believes it leads is never acknowledged and never becomes part of the
+// log, and when the partition heals the broker catches up; nothing acknowledged is lost.
+func (s *suite) partition(t *testing.T, ctx context.Context) {
+	if s.env.Cluster != "k8s-local" {
+		t.Fatalf("the partition step uses k8s-local's node.sh and its per-node bridges (KAFKA_E2E_CLUSTER=%q)", s.env.Cluster)
+	}
+	zones := requireNodes(t, ctx, 3)
+	ns := s.env.Namespace
+	victim, index := s.loneVoterOnExtraNode(t, ctx)
+	id := mustAtoi(t, strings.TrimPrefix(victim.Name, kraft.StatefulSetName+"-"))
+	zombieAddr := s.brokers[id]
+	var healthy []string
+	for i, b := range s.brokers {
+		if i != id {
+			healthy = append(healthy, b)
+		}
+	}
+	if err := createTopic(ctx, s.brokers, partitionProbeTopic, len(s.brokers), 3); err != nil {
+		t.Fatal(err)
+	}
+	probe := -1
+	for p := range len(s.brokers) {
+		if l, err := leaderOf(ctx, s.brokers, partitionProbeTopic, p); err == nil && l == id {
+			probe = p
+		}
+	}
+	if probe < 0 {
+		t.Fatalf("broker %d leads no partition of %s", id, partitionProbeTopic)
+	}
+
+	nodeScript := filepath.Join(s.env.K8sLocalDir, "node.sh")
+	load := s.startLoad(t, ctx)
+	start := time.Now()
+	if out, err := exec.CommandContext(ctx, nodeScript, "kill", strconv.Itoa(index)).CombinedOutput(); err != nil {
+		t.Fatalf("node.sh kill %d: %v\n%s", index, err, out)
+	}
+	healed := false
+	heal := func(ctx context.Context) error {
+		var errs []error
+		for _, r := range partitionRules(index) {
+			if out, err := exec.CommandContext(ctx, "iptables", append([]string{"-D"}, r...)...).CombinedOutput(); err != nil && !strings.Contains(string(out), "does a matching rule exist") {
+				errs = append(errs, fmt.Errorf("iptables -D %s: %v: %s", strings.Join(r, " "), err, out))
+			}
+		}
+		if out, err := exec.CommandContext(ctx, nodeScript, "up", strconv.Itoa(index), zones[victim.Node]).CombinedOutput(); err != nil {
+			errs = append(errs, fmt.Errorf("node.sh up %d: %v\n%s", index, err, out))
+		}
+		healed = true
+		return errors.Join(errs...)
+	}
+	defer func() {
+		if !healed {
+			if err := heal(context.Background()); err != nil {
+				t.Error(err)
+			}
+		}
+	}()
+	for _, r := range partitionRules(index) {
+		if out, err := exec.CommandContext(ctx, "iptables", append([]string{"-I"}, r...)...).CombinedOutput(); err != nil {
+			t.Fatalf("iptables -I %s: %v: %s", strings.Join(r, " "), err, out)
+		}
+	}
+	t.Logf("partitioned node %s (%s, broker %d, leads %s-%d) after %d acknowledged records", victim.Node, victim.Name, id, partitionProbeTopic, probe, load.Stats().Acked)
+
+	// The cluster keeps taking writes.
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	err := load.WaitAcked(wctx, 3*loadRate)
+	cancel()
+	if err != nil {
+		t.Fatalf("the cluster stopped taking writes with node %s partitioned: %v", victim.Node, err)
+	}
+	writing := time.Since(start)
+
+	// KRaft fences the zombie: the healthy brokers no longer list it, and it leads nothing and is in
+	// no ISR of the topics written to.
+	if err := eventually(ctx, 2*time.Minute, time.Second, fmt.Sprintf("broker %d fenced", id), func(ctx context.Context) error {
+		return fencedIn(ctx, healthy, id, loadTopic, partitionProbeTopic)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	fenced := time.Since(start)
+
+	// A client on the zombie's side: an acks=all write straight to it, for the partition it still
+	// believes it leads. The zombie cannot reach the followers in its ISR, nor the controller to
+	// shrink the ISR: it must never acknowledge the write.
+	zombieValue := []byte("zombie-" + randomHex(6))
+	zc := &kafka.Client{Addr: kafka.TCP(zombieAddr), Timeout: 15 * time.Second,
+		Transport: &kafka.Transport{DialTimeout: 5 * time.Second, MetadataTTL: time.Minute}}
+	zctx, zcancel := context.WithTimeout(ctx, 20*time.Second)
+	zstart := time.Now()
+	resp, zerr := zc.Produce(zctx, &kafka.ProduceRequest{Topic: partitionProbeTopic, Partition: probe, RequiredAcks: kafka.RequireAll,
+		Records: kafka.NewRecordReader(kafka.Record{Value: kafka.NewBytes(zombieValue)})})
+	zcancel()
+	if zerr == nil && resp.Error != nil {
+		zerr = resp.Error
+	}
+	if zerr == nil {
+		t.Errorf("the zombie broker %d acknowledged an acks=all write alone (offset %d) while cut off from its ISR and the quorum", id, resp.BaseOffset)
+	} else {
+		t.Logf("acks=all write straight to the zombie (partition %d): not acknowledged after %s: %v", probe, time.Since(zstart).Round(100*time.Millisecond), zerr)
+	}
+
+	// The partition heals: the broker catches up (Ready means back in every ISR).
+	healStart := time.Now()
+	if err := heal(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := waitPod(ctx, ns, victim.Name, nodeLossTimeout, "Ready again", func(p podState) bool { return p.Ready }); err != nil {
+		t.Fatal(err)
+	}
+	caughtUp := time.Since(healStart)
+	now, _ := kafkaPods(ctx, ns)
+	t.Logf("%s after the partition: uid same=%v, %d container restarts (%d before)", victim.Name, now[victim.Name].UID == victim.UID, now[victim.Name].Restarts, victim.Restarts)
+
+	// The zombie's write is not in the log: on rejoining, the broker truncated what only it held.
+	marker := []byte("after-partition-" + randomHex(6))
+	if _, err := newClient(s.brokers).Produce(ctx, &kafka.ProduceRequest{Topic: partitionProbeTopic, Partition: probe, RequiredAcks: kafka.RequireAll,
+		Records: kafka.NewRecordReader(kafka.Record{Value: kafka.NewBytes(marker)})}); err != nil {
+		t.Fatalf("write after the partition: %v", err)
+	}
+	rctx, rcancel := context.WithTimeout(ctx, time.Minute)
+	found := false
+	_, err = readUntil(rctx, s.brokers, partitionProbeTopic, probe, func(v []byte) bool {
+		found = found || bytes.Equal(v, zombieValue)
+		return bytes.Equal(v, marker)
+	})
+	rcancel()
+	if err != nil {
+		t.Fatalf("reading %s-%d back: %v", partitionProbeTopic, probe, err)
+	}
+	if found {
+		t.Errorf("the write sent only to the zombie is in the log of %s-%d", partitionProbeTopic, probe)
+	}
+
+	rep := s.stopLoad(t, ctx, load)
+	s.measure(t, "partition of a voter's node under load", "%s (broker %d): writes resumed (%d acknowledged) %s after, fenced after %s, zombie acknowledged nothing; healed after %s, caught up %s later; producer longest gap %s, %d unacknowledged (%d written anyway), %d retry duplicates, 0 lost",
+		victim.Node, id, 3*loadRate, writing.Round(100*time.Millisecond), fenced.Round(100*time.Millisecond), healStart.Sub(start).Round(time.Second), caughtUp.Round(time.Second),
+		rep.LongestAckGap.Round(time.Millisecond), rep.Unacknowledged, rep.Verify.UnacknowledgedWritten, rep.Verify.RetryDuplicates)
+}
+
+// fencedIn checks, on the metadata the healthy brokers serve, that broker id is fenced: not listed,
+// and neither leader nor in the ISR of any partition of topics.
+func fencedIn(ctx context.Context, healthy []string, id int, topics ...string) error {
+	md, err := newClient(healthy).Metadata(ctx, &kafka.MetadataRequest{Topics: topics})
+	if err != nil {
+		return err
+	}
+	for _, b := range md.Brokers {
+		if b.ID == id {
+			return fmt.Errorf("broker %d still registered", id)
+		}
+	}
+	for _, tp := range md.Topics {
+		for _, p := range tp.Partitions {
+			if p.Leader.ID == id {
+				return fmt.Errorf("broker %d still leads %s-%d", id, tp.Name, p.ID)
+			}
+			for _, r := range p.Isr {
+				if r.ID == id {
+					return fmt.Errorf("broker %d still in the ISR of %s-%d", id, tp.Name, p.ID)
+				}
+			}
+		}
+	}
+	return nil
 }
