@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates internal/kraft/broker_keys.txt: every broker configuration key of the pinned Kafka
+# Regenerates internal/kraft/brokerkeys/<KAFKA_VERSION>.txt: every broker configuration key of a Kafka
 # version, one per line, sorted, read from the Kafka jars themselves so that Validate knows exactly
 # the settings the broker knows (a typo in brokerProperties is then an error at preview, not a
 # warning buried in a pod log).
@@ -15,7 +15,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 KAFKA_VERSION=${KAFKA_VERSION:-4.4.0}
 SCALA_VERSION=${SCALA_VERSION:-2.13}
-OUT=$ROOT/internal/kraft/broker_keys.txt
+OUT=$ROOT/internal/kraft/brokerkeys/$KAFKA_VERSION.txt
 log() { echo "[broker-keys] $*" >&2; }
 
 check=false

@@ -10,24 +10,17 @@ import (
 )
 
 // ClusterJobSpec is the Job that runs `kafka-ready cluster` (kraft.ClusterJobCommand) from the
-// Kafka image: it waits for every broker, unregisters brokers a scale-down removed, sets the
-// cluster-wide defaults, raises the internal topics' replication factor and reads both back.
-// Idempotent, so a retry or a rerun is harmless.
+// Kafka image: it waits for every broker, sets the cluster-wide defaults, raises the internal
+// topics' replication factor and reads both back. Idempotent, so a retry or a rerun is harmless.
 func ClusterJobSpec(c kraft.Config, image pulumi.StringInput) *batchv1.JobSpecArgs {
-	return adminJobSpec(c, image, kraft.ClusterJobName, "cluster-config", append(kraft.ClusterJobCommand(c), "-timeout", "15m"))
-}
-
-// adminJobSpec is a Job running one kafka-ready admin command from the Kafka image, as the Kafka
-// user with a restricted security context.
-func adminJobSpec(c kraft.Config, image pulumi.StringInput, labelName, container string, command []string) *batchv1.JobSpecArgs {
 	uid := pulumi.Int(kraft.KafkaUID)
 	return &batchv1.JobSpecArgs{
 		// A few retries ride over a broker that restarts meanwhile; the deadline bounds a stuck
 		// reassignment (the command's own -timeout is shorter and names what it waited for).
 		BackoffLimit:          pulumi.Int(3),
-		ActiveDeadlineSeconds: pulumi.Int(1380),
+		ActiveDeadlineSeconds: pulumi.Int(1200),
 		Template: &corev1.PodTemplateSpecArgs{
-			Metadata: &metav1.ObjectMetaArgs{Labels: pulumi.ToStringMap(kraft.StableLabels(c, labelName))},
+			Metadata: &metav1.ObjectMetaArgs{Labels: pulumi.ToStringMap(kraft.StableLabels(c, kraft.ClusterJobName))},
 			Spec: &corev1.PodSpecArgs{
 				RestartPolicy:      pulumi.String("Never"),
 				EnableServiceLinks: pulumi.Bool(false),
@@ -38,10 +31,10 @@ func adminJobSpec(c kraft.Config, image pulumi.StringInput, labelName, container
 					SeccompProfile: &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
 				},
 				Containers: corev1.ContainerArray{&corev1.ContainerArgs{
-					Name:            pulumi.String(container),
+					Name:            pulumi.String("cluster-config"),
 					Image:           image,
 					ImagePullPolicy: pulumi.String("IfNotPresent"),
-					Command:         pulumi.ToStringArray(command),
+					Command:         pulumi.ToStringArray(append(kraft.ClusterJobCommand(c), "-timeout", "15m")),
 					Resources: &corev1.ResourceRequirementsArgs{
 						Requests: pulumi.StringMap{"cpu": pulumi.String("10m"), "memory": pulumi.String("32Mi")},
 						Limits:   pulumi.StringMap{"memory": pulumi.String("128Mi")},

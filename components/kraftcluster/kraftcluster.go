@@ -32,10 +32,6 @@ type Args struct {
 	Namespace pulumi.StringInput
 	// Image is the Kafka image reference, preferably pinned by digest.
 	Image pulumi.StringInput
-	// ShrinkFrom is the replica count the running cluster has when this update removes brokers
-	// (Config.Replicas is smaller); 0 otherwise. A Job then moves every replica off the removed
-	// brokers before the StatefulSet shrinks.
-	ShrinkFrom int
 	// SecretConfig marks the rendered configuration (the ConfigMap's data) as a Pulumi secret:
 	// set it when brokerProperties holds secret values, so the state keeps them encrypted.
 	SecretConfig bool
@@ -167,37 +163,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	// and only updates the StatefulSet. (With a fixed name the provider deleted it first, and a
 	// dependent of a delete-before-replace resource is deleted and recreated with it: every broker
 	// down at once, seen in the e2e tier before the name was content-addressed.)
-	stsDeps := append(claims, cm)
-
-	// The provider's default await is 10 minutes; the Jobs may wait for a roll and a reassignment
-	// (their own -timeout is 15-20 minutes, their activeDeadlineSeconds 20-25).
-	jobTimeouts := pulumi.Timeouts(&pulumi.CustomTimeouts{Create: "25m", Update: "25m"})
-	jobMeta := func(objectName, labelName string) *metav1.ObjectMetaArgs {
-		return &metav1.ObjectMetaArgs{
-			Name: pulumi.String(objectName), Namespace: args.Namespace,
-			Labels: pulumi.ToStringMap(kraft.StableLabels(c, labelName)),
-			// A Job that failed (say, the cluster was down) is run again by the next `up` instead of
-			// being awaited again as it is.
-			Annotations: pulumi.StringMap{"pulumi.com/replaceUnready": pulumi.String("true")},
-		}
-	}
-
-	// Scale-down: before the StatefulSet removes a broker, a Job moves every replica it holds to the
-	// brokers that remain and waits until they are in sync; the StatefulSet waits for the Job. The
-	// Job refuses (and nothing changes) when a topic has more replicas than brokers would remain.
-	if args.ShrinkFrom > c.Replicas {
-		cmd := append(kraft.ScaleDownJobCommand(c, args.ShrinkFrom), "-timeout", "20m")
-		job, err := batchv1.NewJob(ctx, name+"-scale-down", &batchv1.JobArgs{
-			Metadata: jobMeta(kraft.ScaleDownJobObjectName(c, args.ShrinkFrom), kraft.ScaleDownJobName),
-			Spec:     adminJobSpec(c, args.Image, kraft.ScaleDownJobName, "scale-down", cmd),
-		}, parent, jobTimeouts)
-		if err != nil {
-			return nil, fmt.Errorf("scale-down job: %w", err)
-		}
-		stsDeps = append(stsDeps, job)
-	}
-
-	stsOpts := []pulumi.ResourceOption{parent, pulumi.DependsOn(stsDeps)}
+	stsOpts := []pulumi.ResourceOption{parent, pulumi.DependsOn(append(claims, cm))}
 	sts, err := appsv1.NewStatefulSet(ctx, name, &appsv1.StatefulSetArgs{
 		Metadata: meta(kraft.StatefulSetName),
 		Spec:     StatefulSetSpec(c, rendered, args.Image, pulumi.String(rendered.Name)),
@@ -210,8 +176,18 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	// applied through the Admin API by a Job, once the StatefulSet is Ready (the provider awaits its
 	// rollout). The Job's name is a hash of its command: a changed setting or a growth makes a new
 	// Job, which the provider awaits until it has completed; an unchanged stack keeps the old one.
+	jobMeta := &metav1.ObjectMetaArgs{
+		Name: pulumi.String(kraft.ClusterJobObjectName(c)), Namespace: args.Namespace,
+		Labels: pulumi.ToStringMap(kraft.StableLabels(c, kraft.ClusterJobName)),
+		// A Job that failed (say, the cluster was down) is run again by the next `up` instead of
+		// being awaited again as it is. Nothing depends on it, so its replacement touches nothing else.
+		Annotations: pulumi.StringMap{"pulumi.com/replaceUnready": pulumi.String("true")},
+	}
+	// The provider's default await is 10 minutes; the Job may wait for a roll, a reassignment and
+	// removed brokers to stop (its own -timeout is 15 minutes, its activeDeadlineSeconds 20).
+	jobTimeouts := pulumi.Timeouts(&pulumi.CustomTimeouts{Create: "25m", Update: "25m"})
 	if _, err := batchv1.NewJob(ctx, name+"-cluster-config", &batchv1.JobArgs{
-		Metadata: jobMeta(kraft.ClusterJobObjectName(c), kraft.ClusterJobName),
+		Metadata: jobMeta,
 		Spec:     ClusterJobSpec(c, args.Image),
 	}, parent, pulumi.DependsOn([]pulumi.Resource{sts}), jobTimeouts); err != nil {
 		return nil, fmt.Errorf("cluster settings job: %w", err)

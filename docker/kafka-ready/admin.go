@@ -4,10 +4,7 @@ package main
 // AlterPartitionReassignments v0, all flexible. Layouts follow Kafka's message JSON files; the tests
 // check them against franz-go's kmsg.
 
-import (
-	"fmt"
-	"sort"
-)
+import "fmt"
 
 const (
 	apiDescribeConfigs            = 32
@@ -118,48 +115,15 @@ func decodeDescribeConfigsResponse(b []byte) ([]ConfigValue, error) {
 }
 
 func encodeIncrementalAlterConfigsRequest(resourceType int8, name string, set map[string]string, keys []string) []byte {
-	ops := make([]configOp, 0, len(keys))
-	for _, k := range keys {
-		ops = append(ops, configOp{Key: k, Op: opSet, Value: set[k]})
-	}
-	return encodeAlterConfigOpsRequest(resourceType, name, ops)
-}
-
-// configOp is one IncrementalAlterConfigs operation (opSet, opDelete).
-type configOp struct {
-	Key   string
-	Op    int8
-	Value string
-}
-
-// configOps turns a map into operations op, sorted by key.
-func configOps(op int8, kv map[string]string) []configOp {
-	keys := make([]string, 0, len(kv))
-	for k := range kv {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	out := make([]configOp, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, configOp{Key: k, Op: op, Value: kv[k]})
-	}
-	return out
-}
-
-func encodeAlterConfigOpsRequest(resourceType int8, name string, ops []configOp) []byte {
 	var e encoder
 	e.compactArrayLen(1)
 	e.int8(resourceType)
 	e.compactString(name)
-	e.compactArrayLen(len(ops))
-	for _, o := range ops {
-		e.compactString(o.Key)
-		e.int8(o.Op)
-		if o.Op == opDelete {
-			e.uvarint(0) // null compact string
-		} else {
-			e.compactString(o.Value)
-		}
+	e.compactArrayLen(len(keys))
+	for _, k := range keys {
+		e.compactString(k)
+		e.int8(opSet)
+		e.compactString(set[k])
 		e.emptyTags()
 	}
 	e.emptyTags()

@@ -5,7 +5,7 @@ package main
 // them, once the StatefulSet is Ready:
 //
 //   - brokers removed by a scale-down (node ids -brokers and up) are unregistered once their pods
-//     have stopped (scaledown.go moved their replicas away before).
+//     have stopped (unregister.go; the program moved their replicas away before).
 //   - cluster-wide dynamic defaults. Kafka 4.x (eligible leader replicas, KIP-966) stores
 //     min.insync.replicas as a cluster-level dynamic config when storage is formatted; from then on
 //     it wins over every broker's server.properties. A cluster formatted with one node keeps 1 after
@@ -140,6 +140,8 @@ func clusterCommand(args []string, stdout, stderr io.Writer) int {
 		request    = fs.Duration("request-timeout", 10*time.Second, "deadline of each request")
 	)
 	fs.Var(set, "set", "cluster-wide broker config default key=value (repeatable)")
+	features := featureTargets{}
+	fs.Var(features, "feature", "finalized feature level name=level to raise to once every broker supports it (repeatable; never lowered)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: kafka-ready cluster -bootstrap host:port,... -brokers N [-set key=value ...] [-internal-rf N]\n\n"+
 			"Sets cluster-wide broker config defaults and raises the internal topics' replication factor,\n"+
@@ -160,7 +162,7 @@ func clusterCommand(args []string, stdout, stderr io.Writer) int {
 		addrs: strings.Split(*bootstrap, ","), brokers: *brokers, request: *request,
 		deadline: time.Now().Add(*timeout), out: stdout, name: "cluster",
 	}
-	if err := c.run(set, *internalRF); err != nil {
+	if err := c.run(set, *internalRF, features); err != nil {
 		fmt.Fprintf(stdout, "kafka-ready cluster: FAILED: %v\n", err)
 		return 1
 	}
@@ -224,7 +226,7 @@ func (c *clusterRun) until(what string, every time.Duration, fn func() (bool, st
 	}
 }
 
-func (c *clusterRun) run(set map[string]string, internalRF int) error {
+func (c *clusterRun) run(set map[string]string, internalRF int, features featureTargets) error {
 	c.start = time.Now()
 	var md *Metadata
 	if err := c.until(fmt.Sprintf("waiting for %d brokers", c.brokers), time.Second, func() (bool, string, error) {
@@ -241,6 +243,13 @@ func (c *clusterRun) run(set map[string]string, internalRF int) error {
 	// Brokers a scale-down removed stay registered (fenced) until unregistered.
 	if err := c.unregisterRemoved(int32(c.brokers)); err != nil {
 		return err
+	}
+
+	// Features first: a newer metadata.version may be what the settings below need.
+	if len(features) > 0 {
+		if err := c.raiseFeatures(features); err != nil {
+			return err
+		}
 	}
 
 	// Internal topics first: __consumer_offsets at RF 1 under a cluster default of

@@ -42,9 +42,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "cluster" {
 		return clusterCommand(args[1:], stdout, stderr)
 	}
-	if len(args) > 0 && args[0] == "scale-down" {
-		return scaleDownCommand(args[1:], stdout, stderr)
-	}
+
 	fs := flag.NewFlagSet("kafka-ready", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	runtimeDir := os.Getenv("KAFKA_RUNTIME_DIR")

@@ -60,30 +60,17 @@ func ClusterJobCommand(c Config) []string {
 	for _, k := range keys {
 		cmd = append(cmd, "-set", k+"="+defaults[k])
 	}
-	return append(cmd, "-internal-rf", itoa(rf))
-}
-
-// ScaleDownJobName is the prefix of the Job that moves replicas off the brokers a scale-down
-// removes; the rest is a hash of its command.
-const ScaleDownJobName = "kafka-scale-down"
-
-// ScaleDownJobCommand is the command of the scale-down Job: `kafka-ready scale-down` against every
-// broker running now (from of them), keeping the first c.Replicas, throttled at
-// c.ReassignmentThrottle.
-func ScaleDownJobCommand(c Config, from int) []string {
-	addrs := make([]string, 0, from)
-	for i := range from {
-		addrs = append(addrs, fmt.Sprintf("%s:%d", PodHost(i, c.Namespace, c.ClusterDomain), InternalPort))
+	// The release's feature levels, raised once every node runs it (never lowered).
+	features := Releases[c.Image.KafkaVersion].Features
+	names := make([]string, 0, len(features))
+	for n := range features {
+		names = append(names, n)
 	}
-	throttle, _ := quantityValue(c.ReassignmentThrottle)
-	return []string{ReadinessBinary, "scale-down", "-bootstrap", strings.Join(addrs, ","), "-keep", itoa(c.Replicas),
-		"-throttle", fmt.Sprintf("%.0f", throttle)}
-}
-
-// ScaleDownJobObjectName is the scale-down Job's Kubernetes name: ScaleDownJobName plus a hash of
-// its command. The same scale-down asked again (an interrupted `up`) gets the same name.
-func ScaleDownJobObjectName(c Config, from int) string {
-	return jobName(ScaleDownJobName, ScaleDownJobCommand(c, from))
+	sort.Strings(names)
+	for _, n := range names {
+		cmd = append(cmd, "-feature", n+"="+itoa(features[n]))
+	}
+	return append(cmd, "-internal-rf", itoa(rf))
 }
 
 func jobName(prefix string, cmd []string) string {

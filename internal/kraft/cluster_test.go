@@ -20,11 +20,11 @@ func TestClusterSettings(t *testing.T) {
 		wantRF   int
 		wantArgs string
 	}{
-		{"one node", with(1, nil), "1", 1, "-brokers 1 -set min.insync.replicas=1 -internal-rf 1"},
-		{"grown to three: min.insync 2, internal topics to RF 3", with(3, nil), "2", 3, "-brokers 3 -set min.insync.replicas=2 -internal-rf 3"},
-		{"five nodes keep RF 3", with(5, nil), "2", 3, "-brokers 5 -set min.insync.replicas=2 -internal-rf 3"},
+		{"one node", with(1, nil), "1", 1, "-brokers 1 -set min.insync.replicas=1 -feature eligible.leader.replicas.version=1 -feature group.version=1 -feature metadata.version=33 -feature share.version=2 -feature streams.version=1 -feature transaction.version=2 -internal-rf 1"},
+		{"grown to three: min.insync 2, internal topics to RF 3", with(3, nil), "2", 3, "-brokers 3 -set min.insync.replicas=2 -feature eligible.leader.replicas.version=1 -feature group.version=1 -feature metadata.version=33 -feature share.version=2 -feature streams.version=1 -feature transaction.version=2 -internal-rf 3"},
+		{"five nodes keep RF 3", with(5, nil), "2", 3, "-brokers 5 -set min.insync.replicas=2 -feature eligible.leader.replicas.version=1 -feature group.version=1 -feature metadata.version=33 -feature share.version=2 -feature streams.version=1 -feature transaction.version=2 -internal-rf 3"},
 		{"brokerProperties win", with(3, map[string]string{"min.insync.replicas": "3", "offsets.topic.replication.factor": "2"}), "3", 2,
-			"-brokers 3 -set min.insync.replicas=3 -internal-rf 2"},
+			"-brokers 3 -set min.insync.replicas=3 -feature eligible.leader.replicas.version=1 -feature group.version=1 -feature metadata.version=33 -feature share.version=2 -feature streams.version=1 -feature transaction.version=2 -internal-rf 2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -39,6 +39,18 @@ func TestClusterSettings(t *testing.T) {
 				t.Errorf("command = %q, want it to end with %q", cmd, tt.wantArgs)
 			}
 		})
+	}
+}
+
+// TestClusterJobRaisesTheReleaseFeatures: the Job raises the finalized features to the levels of
+// the release the nodes run (4.3.1: metadata.version 30; 4.4.0: 33).
+func TestClusterJobRaisesTheReleaseFeatures(t *testing.T) {
+	t.Parallel()
+	for v, want := range map[string]string{"4.3.1": "-feature metadata.version=30 -feature share.version=1", "4.4.0": "-feature metadata.version=33 -feature share.version=2"} {
+		c := testConfig(func(c *Config) { c.Image.KafkaVersion = v })
+		if cmd := strings.Join(ClusterJobCommand(c), " "); !strings.Contains(cmd, want) {
+			t.Errorf("%s: command %q lacks %q", v, cmd, want)
+		}
 	}
 }
 

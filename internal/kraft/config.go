@@ -209,6 +209,13 @@ const (
 	DefaultSpread = SpreadSoft
 )
 
+// ReassignmentThrottleBytes is ReassignmentThrottle in bytes per second (0 if it does not parse:
+// Validate refuses that before anything runs).
+func ReassignmentThrottleBytes(c Config) int64 {
+	v, _ := quantityValue(c.ReassignmentThrottle)
+	return int64(v)
+}
+
 // DefaultControllers is the voter count used when a stack does not set one: three voters tolerate
 // one failure, which is what the original three-node tutorial had; smaller clusters get one.
 func DefaultControllers(replicas int) int {

@@ -17,12 +17,17 @@ type Deployed struct {
 	HostPath     string
 	// VolumeGenerations: see Config.VolumeGenerations.
 	VolumeGenerations []int
+	// KafkaVersion is the release the nodes run (its feature levels were raised after the roll).
+	KafkaVersion string
+	// ExternalBootstrap is the external bootstrap address list the previous update exported (a
+	// scale-down reaches the running cluster through it). Not compared.
+	ExternalBootstrap string
 }
 
 // IsZero reports whether nothing was deployed yet.
 func (d Deployed) IsZero() bool {
 	return d.Replicas == 0 && d.Controllers == 0 && d.ClusterID == "" && d.Namespace == "" &&
-		d.StorageClass == "" && d.StorageSize == "" && d.HostPath == "" && len(d.VolumeGenerations) == 0
+		d.StorageClass == "" && d.StorageSize == "" && d.HostPath == "" && len(d.VolumeGenerations) == 0 && d.KafkaVersion == ""
 }
 
 // DeployedOf returns what a Config records once deployed.
@@ -37,6 +42,7 @@ func DeployedOf(c Config) Deployed {
 		HostPath:     c.Storage.HostPath,
 
 		VolumeGenerations: c.VolumeGenerations,
+		KafkaVersion:      c.Image.KafkaVersion,
 	}
 }
 
@@ -46,6 +52,8 @@ func DeployedOf(c Config) Deployed {
 //     voter set needs KIP-853 reconfiguration, which kafka-kraft does not automate;
 //   - removing voters (replicas below controllers): the voter set is fixed. Removing broker-only
 //     nodes is allowed: the scale-down Job moves their replicas away first (ScaleDownJobCommand);
+//   - a Kafka release older than the deployed one's metadata.version: the levels were raised after
+//     the upgrade's roll, and Kafka cannot lower metadata.version;
 //   - changing the cluster id: existing data belongs to the old id and nodes refuse to start;
 //   - moving the namespace or the storage (class, size, host path): the StatefulSet's claim
 //     templates are immutable and the data would be left behind.
@@ -71,6 +79,12 @@ func CheckTransition(prev Deployed, next Config) error {
 		refuse(KeyReplicas, prev.Replicas, next.Replicas, fmt.Sprintf(
 			"the first %d nodes are the KRaft voters and are never removed; %d is the fewest replicas this cluster can have (broker-only nodes are removed after their partitions are moved)",
 			prev.Controllers, prev.Controllers))
+	}
+	if from, to := Releases[prev.KafkaVersion], Releases[next.Image.KafkaVersion]; from.Version != "" && to.Version != "" && to.MetadataVersion() < from.MetadataVersion() {
+		refuse(KeyKafkaVersion, prev.KafkaVersion, next.Image.KafkaVersion, fmt.Sprintf(
+			"the cluster's metadata.version was raised to %d (Kafka %s's) once every node ran %s; Kafka %s supports metadata.version up to %d and would not start on this metadata, "+
+				"and Kafka cannot lower metadata.version. Stay on %s or later",
+			from.MetadataVersion(), from.Version, from.Version, to.Version, to.MetadataVersion(), from.Version))
 	}
 	if prev.ClusterID != "" && prev.ClusterID != EffectiveClusterID(next) {
 		refuse(KeyClusterID, prev.ClusterID, EffectiveClusterID(next),

@@ -37,6 +37,13 @@ func TestCheckTransition(t *testing.T) {
 			c.Resources.HeapOpts, c.Kcat.Enabled = "-Xmx2g", false
 			c.BrokerProperties = map[string]string{"num.partitions": "6"}
 		})},
+		{name: "upgrading Kafka", prev: DeployedOf(next(func(c *Config) { c.Image.KafkaVersion = "4.3.1" })), next: next(nil)},
+		{
+			name: "a release below the raised metadata.version",
+			prev: deployed,
+			next: next(func(c *Config) { c.Image.KafkaVersion = "4.3.1" }),
+			want: []refusal{{KeyKafkaVersion, "from 4.4.0 to 4.3.1", "metadata.version was raised to 33 (Kafka 4.4.0's) once every node ran 4.4.0; Kafka 4.3.1 supports metadata.version up to 30"}},
+		},
 		{name: "removing broker-only nodes (the scale-down Job moves their replicas)", prev: DeployedOf(next(withReplicas(5, 3))), next: next(withReplicas(3, 3))},
 		{
 			name: "removing voters",
@@ -182,6 +189,7 @@ func TestDeployedOf(t *testing.T) {
 	want := Deployed{
 		Replicas: 5, Controllers: 3, ClusterID: DeriveClusterID(testProject, testStack, DefaultNamespace),
 		Namespace: DefaultNamespace, StorageClass: "local-path", StorageSize: "10Gi", HostPath: "/data",
+		KafkaVersion: DefaultKafkaVersion,
 	}
 	if got := DeployedOf(c); !reflect.DeepEqual(got, want) {
 		t.Errorf("DeployedOf() = %+v, want %+v", got, want)

@@ -1,7 +1,6 @@
 package kraft
 
 import (
-	_ "embed"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -77,22 +76,6 @@ func suggestStackName(s string) string {
 	}
 	return out
 }
-
-// brokerKeysFile lists every broker configuration key of the pinned Kafka version, one per line,
-// generated from the Kafka jars by scripts/gen-broker-keys.sh.
-//
-//go:embed broker_keys.txt
-var brokerKeysFile string
-
-var brokerKeys = func() map[string]bool {
-	m := map[string]bool{}
-	for _, l := range strings.Split(brokerKeysFile, "\n") {
-		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
-			m[l] = true
-		}
-	}
-	return m
-}()
 
 // brokerKeyPrefixes are families of valid keys that Kafka accepts beyond its fixed list: per-listener
 // overrides (listener.name.<listener>.<key>) and config providers (config.providers.<name>.*).
@@ -232,14 +215,20 @@ func (c Config) Validate() error {
 		bad(KeyHeapOpts, c.Resources.HeapOpts, "-Xmx must be a size such as 512m or 2g")
 	}
 
+	// Keys are checked against the release the nodes run (an unknown kafkaVersion is reported
+	// below; its keys are checked against the default release meanwhile).
+	keysOf := c.Image.KafkaVersion
+	if _, ok := Releases[keysOf]; !ok {
+		keysOf = DefaultKafkaVersion
+	}
 	for _, k := range sortedKeys(c.BrokerProperties) {
 		switch {
 		case slices.Contains(ManagedKeys, k) || strings.HasPrefix(k, "controller.quorum."):
 			bad(KeyBrokerProperties+"."+k, c.BrokerProperties[k], "%q is managed by kafka-kraft and cannot be overridden (managed keys: %s)",
 				k, strings.Join(ManagedKeys, ", "))
-		case !KnownBrokerKey(k):
+		case !KnownBrokerKey(keysOf, k):
 			bad(KeyBrokerProperties+"."+k, c.BrokerProperties[k], "%q is not a Kafka %s broker setting (see https://kafka.apache.org/documentation/#brokerconfigs)",
-				k, c.Image.KafkaVersion)
+				k, keysOf)
 		case strings.ContainsAny(c.BrokerProperties[k], "\n\r"):
 			bad(KeyBrokerProperties+"."+k, c.BrokerProperties[k], "must be a single line")
 		}
@@ -250,9 +239,6 @@ func (c Config) Validate() error {
 			bad(KeyImage, c.Image.Prebuilt, "must be an image reference such as registry.example.com/kafka-kraft:4.4.0 or name@sha256:<digest>")
 		}
 	} else {
-		if !version.MatchString(c.Image.KafkaVersion) || !strings.HasPrefix(c.Image.KafkaVersion, "4.") {
-			bad(KeyKafkaVersion, c.Image.KafkaVersion, "must be a Kafka 4.x release such as %s (KRaft only; Kafka 4 has no ZooKeeper mode)", DefaultKafkaVersion)
-		}
 		if !imageRef.MatchString(c.Image.BaseImage) {
 			bad(KeyBaseImage, c.Image.BaseImage, "must be an image reference of a Java 17+ runtime, such as %s", DefaultBaseImage)
 		}
@@ -266,6 +252,11 @@ func (c Config) Validate() error {
 			bad(KeyImageContext, c.Image.Context, "must be the docker build context directory, such as ./docker")
 		}
 	}
+	// The release the image runs, built or prebuilt: its broker keys and feature levels are known.
+	if _, ok := Releases[c.Image.KafkaVersion]; !ok {
+		bad(KeyKafkaVersion, c.Image.KafkaVersion, "must be one of %s: the Kafka releases whose broker settings and feature levels kafka-kraft knows (with %q set, the release that image runs)",
+			strings.Join(ReleaseVersions(), ", "), KeyImage)
+	}
 	if c.Spread != SpreadSoft && c.Spread != SpreadHard {
 		bad(KeySpread, c.Spread, "must be %q (prefer one pod per node and zone) or %q (never two pods on one node)", SpreadSoft, SpreadHard)
 	}
@@ -278,9 +269,9 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// KnownBrokerKey reports whether k is a broker setting of the pinned Kafka version.
-func KnownBrokerKey(k string) bool {
-	if brokerKeys[k] {
+// KnownBrokerKey reports whether k is a broker setting of Kafka release version (one of Releases).
+func KnownBrokerKey(version, k string) bool {
+	if brokerKeys[version][k] {
 		return true
 	}
 	for _, p := range brokerKeyPrefixes {

@@ -96,9 +96,9 @@ func TestValidateRejects(t *testing.T) {
 		{name: "prebuilt image with a short digest", mutate: func(c *Config) { c.Image.Prebuilt = "kafka@sha256:abc" }, wantKey: KeyImage, wantText: imageRef},
 		{name: "base image with a space", mutate: func(c *Config) { c.Image.BaseImage = "eclipse temurin" }, wantKey: KeyBaseImage, wantText: "must be an image reference of a Java 17+ runtime"},
 		{name: "registry image empty", mutate: func(c *Config) { c.Registry.Image = "" }, wantKey: KeyRegistryImage, wantText: imageRef},
-		{name: "kafka 3.9.0 has ZooKeeper and is not supported", mutate: func(c *Config) { c.Image.KafkaVersion = "3.9.0" }, wantKey: KeyKafkaVersion, wantText: "must be a Kafka 4.x release such as 4.4.0"},
-		{name: "kafka version latest", mutate: func(c *Config) { c.Image.KafkaVersion = "latest" }, wantKey: KeyKafkaVersion, wantText: "must be a Kafka 4.x release"},
-		{name: "kafka version without patch", mutate: func(c *Config) { c.Image.KafkaVersion = "4.4" }, wantKey: KeyKafkaVersion, wantText: "must be a Kafka 4.x release"},
+		{name: "kafka 3.9.0 has ZooKeeper and is not supported", mutate: func(c *Config) { c.Image.KafkaVersion = "3.9.0" }, wantKey: KeyKafkaVersion, wantText: "must be one of 4.3.1, 4.4.0"},
+		{name: "kafka version latest", mutate: func(c *Config) { c.Image.KafkaVersion = "latest" }, wantKey: KeyKafkaVersion, wantText: "must be one of 4.3.1, 4.4.0"},
+		{name: "kafka version without patch", mutate: func(c *Config) { c.Image.KafkaVersion = "4.4" }, wantKey: KeyKafkaVersion, wantText: "must be one of 4.3.1, 4.4.0"},
 		{name: "dist source ftp", mutate: func(c *Config) { c.Image.DistSource = "ftp" }, wantKey: KeyDistSource, wantText: `must be "apache" (download from the Apache site) or "context"`},
 		{name: "image repository with capitals", mutate: func(c *Config) { c.Image.Repository = "Kafka-Kraft" }, wantKey: KeyImageRepository, wantText: "must be a lower-case repository name"},
 		{name: "empty image context", mutate: func(c *Config) { c.Image.Context = "" }, wantKey: KeyImageContext, wantText: "must be the docker build context directory"},
@@ -152,7 +152,7 @@ func TestValidateAccepts(t *testing.T) {
 		}},
 		{name: "prebuilt image skips the build settings", mutate: func(c *Config) {
 			c.Image.Prebuilt = "example.com/kafka:4"
-			c.Image.KafkaVersion, c.Image.DistSource, c.Image.Context = "latest", "ftp", ""
+			c.Image.DistSource, c.Image.Context = "ftp", ""
 		}},
 		{name: "offline dist source", mutate: func(c *Config) { c.Image.DistSource = DistSourceContext }},
 		{name: "storage class set without a host path", mutate: func(c *Config) {
@@ -217,55 +217,81 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	}
 }
 
-func TestBrokerKeysFile(t *testing.T) {
+func TestBrokerKeysFiles(t *testing.T) {
 	t.Parallel()
-	lines := strings.Split(strings.TrimRight(brokerKeysFile, "\n"), "\n")
-	if len(lines) == 0 || !strings.HasPrefix(lines[0], "#") || !strings.Contains(brokerKeysFile, "scripts/gen-broker-keys.sh") {
-		t.Errorf("broker_keys.txt must start with a '#' header naming scripts/gen-broker-keys.sh")
-	}
-	var keys []string
-	for _, l := range lines {
-		if !strings.HasPrefix(l, "#") {
-			keys = append(keys, l)
+	for _, v := range ReleaseVersions() {
+		raw, err := brokerKeyFiles.ReadFile("brokerkeys/" + v + ".txt")
+		if err != nil {
+			t.Fatalf("release %s: %v", v, err)
 		}
-	}
-	// Kafka 4.4.0 defines 379; a much smaller list means generation went wrong.
-	if len(keys) < 300 || len(brokerKeys) != len(keys) {
-		t.Fatalf("broker_keys.txt has %d keys (%d distinct), want the full broker ConfigDef (~379); run scripts/gen-broker-keys.sh",
-			len(keys), len(brokerKeys))
-	}
-	if !slices.IsSorted(keys) {
-		t.Error("broker_keys.txt is not sorted")
-	}
-	for _, k := range keys {
-		if k != strings.TrimSpace(k) || k == "" || strings.ContainsAny(k, " =:#") {
-			t.Errorf("broker_keys.txt line %q is not a bare key", k)
+		file := string(raw)
+		lines := strings.Split(strings.TrimRight(file, "\n"), "\n")
+		if len(lines) == 0 || !strings.HasPrefix(lines[0], "#") || !strings.Contains(file, "scripts/gen-broker-keys.sh") || !strings.Contains(lines[0], "Kafka "+v+" ") {
+			t.Errorf("brokerkeys/%s.txt must start with a '#' header naming Kafka %s and scripts/gen-broker-keys.sh", v, v)
 		}
-	}
-	wellKnown := []string{
-		"log.retention.hours", "num.partitions", "auto.create.topics.enable", "message.max.bytes",
-		"compression.type", "num.network.threads", "group.initial.rebalance.delay.ms",
-		"min.insync.replicas", "default.replication.factor", "offsets.topic.replication.factor",
-	}
-	for _, k := range wellKnown {
-		if !KnownBrokerKey(k) {
-			t.Errorf("KnownBrokerKey(%q) = false; broker_keys.txt lost a well-known key", k)
-		}
-	}
-	// The managed keys are real broker settings: refusing them must be because they are managed,
-	// not because the list does not know them.
-	for _, k := range ManagedKeys {
-		if !KnownBrokerKey(k) {
-			t.Errorf("managed key %q is missing from broker_keys.txt", k)
-		}
-	}
-	// Every key kafka-kraft itself renders must be one Kafka knows.
-	for _, file := range Render(testConfig(withReplicas(5, 3))).Files {
-		for k := range parseJavaProperties(t, file) {
-			if !KnownBrokerKey(k) {
-				t.Errorf("rendered key %q is not in broker_keys.txt", k)
+		var keys []string
+		for _, l := range lines {
+			if !strings.HasPrefix(l, "#") {
+				keys = append(keys, l)
 			}
 		}
+		// Kafka 4.3.1 defines 360, 4.4.0 379; a much smaller list means generation went wrong.
+		if len(keys) < 300 || len(brokerKeys[v]) != len(keys) {
+			t.Fatalf("brokerkeys/%s.txt has %d keys (%d distinct), want the full broker ConfigDef (~360-380); run KAFKA_VERSION=%s scripts/gen-broker-keys.sh",
+				v, len(keys), len(brokerKeys[v]), v)
+		}
+		if !slices.IsSorted(keys) {
+			t.Errorf("brokerkeys/%s.txt is not sorted", v)
+		}
+		for _, k := range keys {
+			if k != strings.TrimSpace(k) || k == "" || strings.ContainsAny(k, " =:#") {
+				t.Errorf("brokerkeys/%s.txt line %q is not a bare key", v, k)
+			}
+		}
+		wellKnown := []string{
+			"log.retention.hours", "num.partitions", "auto.create.topics.enable", "message.max.bytes",
+			"compression.type", "num.network.threads", "group.initial.rebalance.delay.ms",
+			"min.insync.replicas", "default.replication.factor", "offsets.topic.replication.factor",
+		}
+		for _, k := range wellKnown {
+			if !KnownBrokerKey(v, k) {
+				t.Errorf("KnownBrokerKey(%s, %q) = false; the list lost a well-known key", v, k)
+			}
+		}
+		// The managed keys are real broker settings: refusing them must be because they are
+		// managed, not because the list does not know them.
+		for _, k := range ManagedKeys {
+			if !KnownBrokerKey(v, k) {
+				t.Errorf("managed key %q is missing from brokerkeys/%s.txt", k, v)
+			}
+		}
+		// Every key kafka-kraft itself renders must be one the release knows.
+		for _, file := range Render(testConfig(withReplicas(5, 3))).Files {
+			for k := range parseJavaProperties(t, file) {
+				if !KnownBrokerKey(v, k) {
+					t.Errorf("rendered key %q is not a Kafka %s setting", k, v)
+				}
+			}
+		}
+	}
+}
+
+// TestBrokerKeysFollowTheVersion: a key that only the newer release knows is accepted with it and
+// refused, naming the release, with the older one.
+func TestBrokerKeysFollowTheVersion(t *testing.T) {
+	t.Parallel()
+	const newKey = "group.streams.assignors" // added in Kafka 4.4
+	c := testConfig(func(c *Config) { c.BrokerProperties = map[string]string{newKey: "sticky"} })
+	if err := c.Validate(); err != nil {
+		t.Errorf("4.4.0 with %s: %v", newKey, err)
+	}
+	c.Image.KafkaVersion = "4.3.1"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), `"group.streams.assignors" is not a Kafka 4.3.1 broker setting`) {
+		t.Errorf("4.3.1 with %s: %v", newKey, err)
+	}
+	c.Image.KafkaVersion = "4.2.0"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), `config "kafkaVersion" = "4.2.0": must be one of 4.3.1, 4.4.0`) {
+		t.Errorf("4.2.0: %v", err)
 	}
 }
 
@@ -288,7 +314,7 @@ func TestKnownBrokerKey(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if got := KnownBrokerKey(tt.key); got != tt.want {
+			if got := KnownBrokerKey(DefaultKafkaVersion, tt.key); got != tt.want {
 				t.Errorf("KnownBrokerKey(%q) = %v, want %v", tt.key, got, tt.want)
 			}
 		})

@@ -4,7 +4,9 @@
 package stack
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
@@ -16,6 +18,7 @@ import (
 	"github.com/kafka-kraft/kafka-kraft/components/kraftcluster"
 	"github.com/kafka-kraft/kafka-kraft/components/registry"
 	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
+	"github.com/kafka-kraft/kafka-kraft/internal/scaledown"
 )
 
 // Output names, shared with the smoke test and the end-to-end tests.
@@ -81,6 +84,8 @@ func Program(ctx *pulumi.Context) error {
 		"hostPath":     pulumi.String(d.HostPath),
 		// Per ordinal, how often a scale-down removed its broker (kraft.BrokerVolume).
 		"volumeGenerations": pulumi.ToIntArray(append([]int{}, d.VolumeGenerations...)),
+		// The release the nodes run: a later release older than its metadata.version is refused.
+		"kafkaVersion": pulumi.String(d.KafkaVersion),
 	})
 	return nil
 }
@@ -99,11 +104,14 @@ func Deploy(ctx *pulumi.Context) (*Outputs, error) {
 	if err := kraft.CheckTransition(prev, c); err != nil {
 		return nil, fmt.Errorf("unsafe change refused (nothing was changed):\n%w", err)
 	}
-	c.VolumeGenerations = kraft.NextVolumeGenerations(prev, c.Replicas)
-	shrinkFrom := 0
 	if prev.Replicas > c.Replicas {
-		shrinkFrom = prev.Replicas
+		// Before any resource is registered: a refusal changes nothing, and the StatefulSet shrinks
+		// only once the removed brokers hold no replica.
+		if err := shrink(ctx, prev, c); err != nil {
+			return nil, err
+		}
 	}
+	c.VolumeGenerations = kraft.NextVolumeGenerations(prev, c.Replicas)
 
 	ns, err := corev1.NewNamespace(ctx, c.Namespace, &corev1.NamespaceArgs{
 		Metadata: &metav1.ObjectMetaArgs{
@@ -142,7 +150,7 @@ func Deploy(ctx *pulumi.Context) (*Outputs, error) {
 	// A brokerProperties value set with `pulumi config set --secret` (a password, say) ends up in the
 	// rendered files: keep the ConfigMap's data a secret in the state, as Pulumi.dev.yaml promises.
 	secretProps := ctx.IsConfigSecret(ctx.Project() + ":" + kraft.KeyBrokerProperties)
-	cluster, err := kraftcluster.New(ctx, "kafka", &kraftcluster.Args{Config: c, Namespace: namespace, Image: image, SecretConfig: secretProps, ShrinkFrom: shrinkFrom})
+	cluster, err := kraftcluster.New(ctx, "kafka", &kraftcluster.Args{Config: c, Namespace: namespace, Image: image, SecretConfig: secretProps})
 	if err != nil {
 		return nil, err
 	}
@@ -168,6 +176,41 @@ func Deploy(ctx *pulumi.Context) (*Outputs, error) {
 	}, nil
 }
 
+// moveReplicas is scaledown.Run; the mock tier replaces it (no Kafka there).
+var moveReplicas = scaledown.Run
+
+// shrink moves every replica off the brokers a scale-down removes (ordinals c.Replicas and up),
+// through the running cluster's external listener (the addresses the previous update exported).
+// Preview only checks: it refuses a topic with more replicas than brokers would remain, and lists
+// the moves; when the cluster cannot be reached then, the `up` checks again before it changes
+// anything.
+func shrink(ctx *pulumi.Context, prev kraft.Deployed, c kraft.Config) error {
+	refusedErr := func(err error) error {
+		return fmt.Errorf("unsafe change refused (nothing was changed):\nconfig %q cannot change from %d to %d now: %w", kraft.KeyReplicas, prev.Replicas, c.Replicas, err)
+	}
+	if prev.ExternalBootstrap == "" {
+		return refusedErr(errors.New("the previous update recorded no external bootstrap address to reach the cluster through"))
+	}
+	brokers := strings.Split(prev.ExternalBootstrap, ",")
+	_, err := moveReplicas(ctx.Context(), scaledown.Options{
+		Brokers: brokers, Keep: c.Replicas, Throttle: kraft.ReassignmentThrottleBytes(c), DryRun: ctx.DryRun(),
+		Log: func(s string) { _ = ctx.Log.Info("scale-down: "+s, nil) },
+	})
+	var refused *scaledown.Refused
+	switch {
+	case errors.As(err, &refused):
+		return refusedErr(err)
+	case err != nil && ctx.DryRun():
+		_ = ctx.Log.Warn(fmt.Sprintf("scale-down: could not check the cluster at %s now (%v); `up` moves the replicas off brokers %d and up before it changes anything, and stops if it cannot",
+			prev.ExternalBootstrap, err, c.Replicas), nil)
+		return nil
+	case err != nil:
+		return fmt.Errorf("scale-down from %d to %d brokers: moving the replicas off brokers %d and up through %s failed; nothing else was changed, and `up` again resumes the moves: %w",
+			prev.Replicas, c.Replicas, c.Replicas, prev.ExternalBootstrap, err)
+	}
+	return nil
+}
+
 // previousDeployment reads this stack's own outputs from its last update through a stack reference
 // to itself: a Pulumi program has no other view of what is running, and the checks must happen
 // before any resource is registered. A stack that was never deployed has no outputs.
@@ -182,7 +225,12 @@ func previousDeployment(ctx *pulumi.Context) (kraft.Deployed, error) {
 		return kraft.Deployed{}, fmt.Errorf("reading the previous deployment of %s: %w", self, err)
 	}
 	m, _ := details.Value.(map[string]any)
-	return deployedFromMap(m), nil
+	d := deployedFromMap(m)
+	// The addresses a scale-down reaches the running cluster through.
+	if ext, err := ref.GetOutputDetails(OutputExternalBootstrapServers); err == nil {
+		d.ExternalBootstrap, _ = ext.Value.(string)
+	}
+	return d, nil
 }
 
 // deployedFromMap decodes the OutputDeployed map; missing keys stay zero (nothing to compare).
@@ -211,6 +259,6 @@ func deployedFromMap(m map[string]any) kraft.Deployed {
 	return kraft.Deployed{
 		Replicas: num("replicas"), Controllers: num("controllers"), ClusterID: str("clusterId"),
 		Namespace: str("namespace"), StorageClass: str("storageClass"), StorageSize: str("storageSize"),
-		HostPath: str("hostPath"), VolumeGenerations: gens,
+		HostPath: str("hostPath"), VolumeGenerations: gens, KafkaVersion: str("kafkaVersion"),
 	}
 }

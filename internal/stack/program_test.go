@@ -5,6 +5,7 @@ package stack
 // the e2e tier (tests/e2e) proves the same program against a real cluster.
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -19,6 +20,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/internals"
 
 	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
+	"github.com/kafka-kraft/kafka-kraft/internal/scaledown"
 )
 
 const testDigest = "localhost:31500/kafka-kraft@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -65,6 +67,9 @@ func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 		outs := map[string]any{}
 		if r.previous != nil {
 			outs[OutputDeployed] = r.previous
+			if ext, ok := r.previous[previousExternalKey]; ok {
+				outs[OutputExternalBootstrapServers] = ext
+			}
 		}
 		outputs = resource.NewPropertyMapFromMap(map[string]any{"name": args.ID, "outputs": outs, "secretOutputNames": []any{}})
 	case "docker:index/image:Image":
@@ -545,7 +550,7 @@ func deployedMap(t *testing.T, c kraft.Config) map[string]any {
 	b, err := json.Marshal(map[string]any{
 		"replicas": d.Replicas, "controllers": d.Controllers, "clusterId": d.ClusterID, "namespace": d.Namespace,
 		"storageClass": d.StorageClass, "storageSize": d.StorageSize, "hostPath": d.HostPath,
-		"volumeGenerations": append([]int{}, d.VolumeGenerations...),
+		"volumeGenerations": append([]int{}, d.VolumeGenerations...), "kafkaVersion": d.KafkaVersion,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -604,41 +609,47 @@ func TestRejectedConfigurationsCreateNothing(t *testing.T) {
 	}
 }
 
-// TestScaleDownMovesReplicasFirst: replicas 5 -> 4 on a deployed cluster registers the scale-down
-// Job (kafka-ready scale-down against the five running brokers, keeping four, throttled), and the
-// StatefulSet depends on it, so it shrinks only after the replicas have moved. The removed
-// ordinal's storage is not registered any more and its volume generation is raised.
+// previousExternalKey, in a run's previous outputs, becomes the previous update's
+// externalBootstrapServers output (the address a scale-down reaches the cluster through).
+const previousExternalKey = "__externalBootstrapServers"
+
+// fakeMoves stands in for scaledown.Run in this tier (tests/e2e moves replicas on a real cluster):
+// it records each call by its first bootstrap address, and refuses for "refuse:9092".
+var fakeMoves sync.Map
+
+func init() {
+	moveReplicas = func(_ context.Context, o scaledown.Options) (*scaledown.Report, error) {
+		fakeMoves.Store(o.Brokers[0], o)
+		if o.Brokers[0] == "refuse:9092" {
+			return nil, &scaledown.Refused{Keep: o.Keep, Topics: map[string]int{"orders": 5}}
+		}
+		return &scaledown.Report{}, nil
+	}
+}
+
+// TestScaleDownMovesReplicasFirst: replicas 5 -> 4 on a deployed cluster moves the replicas off
+// broker 4 through the previous update's external addresses, keeping four, throttled, before any
+// resource is registered; the removed ordinal's storage is not registered any more, the StatefulSet
+// deletes removed claims, and the ordinal's volume generation is raised. A refusal (a topic with
+// more replicas than brokers would remain) registers nothing.
 func TestScaleDownMovesReplicasFirst(t *testing.T) {
 	t.Parallel()
 	c := kraft.Defaults("kafka-kraft", "test")
 	c.Replicas = 5
-	rec, _, err := run(t, map[string]string{"replicas": "4", "controllers": "3", "reassignmentThrottle": "10Mi"}, deployedMap(t, c))
+	prev := deployedMap(t, c)
+	prev[previousExternalKey] = "shrink:9092,b:9093"
+	rec, _, err := run(t, map[string]string{"replicas": "4", "controllers": "3", "reassignmentThrottle": "10Mi"}, prev)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var job recorded
-	for _, j := range rec.ofType(tJob) {
-		if strings.HasPrefix(fmt.Sprint(get(t, j.Inputs, "metadata.name")), kraft.ScaleDownJobName+"-") {
-			job = j
-		}
+	got, ok := fakeMoves.Load("shrink:9092")
+	if !ok {
+		t.Fatal("no replicas moved before the scale-down")
 	}
-	if job.Name == "" {
-		t.Fatalf("no %s Job registered", kraft.ScaleDownJobName)
-	}
-	cmd := fmt.Sprint(get(t, job.Inputs, "spec.template.spec.containers.0.command"))
-	for _, want := range []string{"/opt/kafka/bin/kafka-ready scale-down", "-keep 4", "-throttle 10485760", "kafka-4.kafka-svc.kafka-kraft.svc.cluster.local:9092"} {
-		if !strings.Contains(cmd, want) {
-			t.Errorf("scale-down command %q lacks %q", cmd, want)
-		}
+	if o := got.(scaledown.Options); o.Keep != 4 || o.Throttle != 10<<20 || len(o.Brokers) != 2 {
+		t.Errorf("moves: keep %d, throttle %d, brokers %v; want 4, 10Mi, the previous external addresses", o.Keep, o.Throttle, o.Brokers)
 	}
 	sts := rec.one(t, tStatefulSet, "kafka")
-	dependsOnJob := false
-	for _, dep := range sts.Deps {
-		dependsOnJob = dependsOnJob || strings.HasSuffix(dep, "kubernetes:batch/v1:Job::kafka-scale-down")
-	}
-	if !dependsOnJob {
-		t.Errorf("the StatefulSet does not depend on the scale-down Job: %v", sts.Deps)
-	}
 	if got := get(t, sts.Inputs, "spec.persistentVolumeClaimRetentionPolicy.whenScaled"); got != "Delete" {
 		t.Errorf("whenScaled = %v, want Delete (a broker added later must not start on stale data)", got)
 	}
@@ -653,15 +664,26 @@ func TestScaleDownMovesReplicasFirst(t *testing.T) {
 		t.Errorf("volumeGenerations read back = %s, want [0 0 0 0 1]", got)
 	}
 
-	// No scale-down, no Job.
-	rec, _, err = run(t, map[string]string{"replicas": "5", "controllers": "3"}, deployedMap(t, c))
-	if err != nil {
+	// Refused: nothing registered, the topic named.
+	prev[previousExternalKey] = "refuse:9092"
+	rec, _, err = run(t, map[string]string{"replicas": "4", "controllers": "3"}, prev)
+	if err == nil || !strings.Contains(err.Error(), `unsafe change refused (nothing was changed)`) || !strings.Contains(err.Error(), "orders (replication factor 5)") ||
+		!strings.Contains(err.Error(), `"replicas" cannot change from 5 to 4`) {
+		t.Errorf("refused scale-down: err = %v", err)
+	}
+	for _, r := range rec.resources {
+		if r.Type != "pulumi:pulumi:Stack" && r.Type != "pulumi:pulumi:StackReference" {
+			t.Errorf("%s %q was registered before the refusal", r.Type, r.Name)
+		}
+	}
+
+	// No scale-down, no moves.
+	prev[previousExternalKey] = "same:9092"
+	if _, _, err := run(t, map[string]string{"replicas": "5", "controllers": "3"}, prev); err != nil {
 		t.Fatal(err)
 	}
-	for _, j := range rec.ofType(tJob) {
-		if strings.HasPrefix(fmt.Sprint(get(t, j.Inputs, "metadata.name")), kraft.ScaleDownJobName) {
-			t.Errorf("scale-down Job registered without a scale-down")
-		}
+	if _, moved := fakeMoves.Load("same:9092"); moved {
+		t.Error("replicas moved without a scale-down")
 	}
 }
 
@@ -814,5 +836,28 @@ func TestEveryPodIsRestricted(t *testing.T) {
 	}
 	if n != 4 {
 		t.Errorf("checked %d workloads, want 4 (kafka, registry, kcat, cluster-config job)", n)
+	}
+}
+
+// TestKafkaUpgradeRollsAndRaisesTheFeatures: kafkaVersion 4.3.1 -> 4.4.0 on a deployed cluster
+// updates the StatefulSet in place (a roll) and the cluster-settings Job raises the finalized
+// features to 4.4.0's once every node runs it; the deployment records 4.4.0.
+func TestKafkaUpgradeRollsAndRaisesTheFeatures(t *testing.T) {
+	t.Parallel()
+	old := kraft.Defaults("kafka-kraft", "test")
+	old.Image.KafkaVersion = "4.3.1"
+	rec, _, err := run(t, map[string]string{"kafkaVersion": "4.4.0"}, deployedMap(t, old))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cmd string
+	for _, j := range rec.ofType(tJob) {
+		cmd = fmt.Sprint(get(t, j.Inputs, "spec.template.spec.containers.0.command"))
+	}
+	if !strings.Contains(cmd, "-feature metadata.version=33") {
+		t.Errorf("cluster job %s does not raise metadata.version to 4.4's 33", cmd)
+	}
+	if got := get(t, rec.one(t, tStatefulSet, "kafka").Inputs, "spec.template.metadata.labels"); !strings.Contains(fmt.Sprint(got), "4.4.0") {
+		t.Errorf("pod labels %v do not name 4.4.0", got)
 	}
 }

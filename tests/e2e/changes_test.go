@@ -320,7 +320,12 @@ type change struct {
 	key, value string // value "" removes the key
 	roll       bool   // the Kafka pods roll
 	load       bool   // under a live acks=all producer (through the external listeners)
-	check      func(t *testing.T, ctx context.Context)
+	// loadTopic and loadPartitions, when set, replace loadTopic (3 partitions) for the live producer.
+	loadTopic      string
+	loadPartitions int
+	// removed are the pods the change removes (a scale-down); the others must not roll.
+	removed []string
+	check   func(t *testing.T, ctx context.Context)
 }
 
 // applyChange sets one configuration key and runs `up`, asserting on the plan (never a replace of
@@ -353,8 +358,12 @@ func (s *suite) applyChange(t *testing.T, ctx context.Context, c change) {
 	var load *smoke.Load
 	var watch *isrWatch
 	if c.load {
-		load = s.startLoad(t, ctx)
-		watch = watchISR(ctx, s.brokers, loadTopic)
+		topic, partitions := loadTopic, 3
+		if c.loadTopic != "" {
+			topic, partitions = c.loadTopic, c.loadPartitions
+		}
+		load = s.startLoadOn(t, ctx, topic, partitions)
+		watch = watchISR(ctx, s.brokers, topic)
 	}
 	pw := watchPods(ctx, ns)
 	start := time.Now()
@@ -379,6 +388,12 @@ func (s *suite) applyChange(t *testing.T, ctx context.Context, c change) {
 	firstReady := pw.stop()
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, name := range c.removed {
+		if _, still := after[name]; still {
+			t.Errorf("%s: %s is still there after the scale-down", c.name, name)
+		}
+		delete(before, name)
 	}
 	order, rollEnd := rollReport(t, before, after, firstReady, c.roll)
 	if rollEnd.IsZero() {
@@ -434,6 +449,12 @@ func (s *suite) logProbeFailures(t *testing.T, ctx context.Context) {
 // and waits for its first acknowledgements.
 func (s *suite) startLoad(t *testing.T, ctx context.Context) *smoke.Load {
 	t.Helper()
+	return s.startLoadOn(t, ctx, loadTopic, 3)
+}
+
+// startLoadOn is startLoad on another topic (created with partitions partitions when missing).
+func (s *suite) startLoadOn(t *testing.T, ctx context.Context, topic string, partitions int) *smoke.Load {
+	t.Helper()
 	rf := min(3, len(s.brokers))
 	var l *smoke.Load
 	// Every bootstrap address must answer; right after a pod moved to another k8s-local node its
@@ -442,7 +463,7 @@ func (s *suite) startLoad(t *testing.T, ctx context.Context) *smoke.Load {
 	err := eventually(ctx, time.Minute, 2*time.Second, "the live producer starts", func(context.Context) error {
 		var err error
 		l, err = smoke.StartLoad(ctx, smoke.LoadConfig{
-			Brokers: s.brokers, Topic: loadTopic, Partitions: 3, ReplicationFactor: rf, MinInsyncReplicas: max(1, rf-1),
+			Brokers: s.brokers, Topic: topic, Partitions: partitions, ReplicationFactor: rf, MinInsyncReplicas: max(1, rf-1),
 			Rate: loadRate, Progress: s.progress("load.log"),
 		})
 		return err

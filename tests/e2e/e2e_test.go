@@ -23,6 +23,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optremove"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+	"github.com/segmentio/kafka-go"
 
 	"github.com/kafka-kraft/kafka-kraft/internal/deployer"
 	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
@@ -106,7 +107,9 @@ func TestEndToEnd(t *testing.T) {
 	s.step(t, "5d a voter's node partitioned under load: the zombie is fenced and acknowledges nothing, nothing lost, it catches up when healed", func(t *testing.T) { s.partition(t, ctx) })
 	s.step(t, "5e draining a voter's node: the budget blocks a second drain until it is back", func(t *testing.T) { s.drain(t, ctx) })
 	s.step(t, "6a replicas 4 adds a broker under a live producer, restarting none", func(t *testing.T) { s.scaleUp(t, ctx) })
-	s.step(t, "6b unsafe changes are refused and change nothing", func(t *testing.T) { s.refusedChanges(t, ctx) })
+	s.step(t, "6b unsafe changes are refused and change nothing (a shrink below a topic's replication factor among them)", func(t *testing.T) { s.refusedChanges(t, ctx) })
+	s.step(t, "6c replicas 4 -> 3 under a live producer on a topic spread over four brokers: replicas moved first, broker 3 gone, nothing lost", func(t *testing.T) { s.scaleDown(t, ctx) })
+	s.step(t, "6d replicas 3 -> 4 again: the new broker 3 starts on fresh storage, none of the removed broker's data", func(t *testing.T) { s.regrow(t, ctx) })
 	s.step(t, "7 destroy leaves nothing behind", func(t *testing.T) { s.destroy(t, ctx) })
 }
 
@@ -655,11 +658,22 @@ func (s *suite) refusedChanges(t *testing.T, ctx context.Context) {
 		want                string // the program's message
 	}{
 		// 5 voters on 4 nodes is invalid on its own; 1 voter is valid for a new stack but a
-		// different voter set on this one, and 3 replicas would remove a broker.
+		// different voter set on this one; 2 replicas would remove a voter; 3 replicas would leave
+		// fewer brokers than the replicas of rf4Topic (the program asks the cluster first).
 		{kraft.KeyControllers, "5", "", invalid},
 		{kraft.KeyControllers, "1", "", unsafe},
-		{kraft.KeyReplicas, "3", "4", unsafe},
+		{kraft.KeyReplicas, "2", "4", invalid},
+		{kraft.KeyReplicas, "3", "4", unsafe + "\nconfig \"replicas\" cannot change from 4 to 3 now: 3 brokers would remain, fewer than the replicas of " + rf4Topic + " (replication factor 4)"},
 	}
+	if err := createTopic(ctx, s.brokers, rf4Topic, 2, 4); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if _, err := newClient(s.brokers).DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: []string{rf4Topic}}); err != nil {
+			t.Errorf("delete topic %s: %v", rf4Topic, err)
+		}
+	}()
+	rf4Before := replicasOf(t, ctx, s.brokers, rf4Topic)
 	for _, c := range cases {
 		if err := s.st.SetConfig(ctx, c.key, auto.ConfigValue{Value: c.value}); err != nil {
 			t.Fatal(err)
@@ -687,6 +701,9 @@ func (s *suite) refusedChanges(t *testing.T, ctx context.Context) {
 
 	if got := s.podUIDs(t, ctx); !reflect.DeepEqual(got, uids) {
 		t.Errorf("pods changed after refused updates:\nbefore %v\nafter  %v", uids, got)
+	}
+	if got := replicasOf(t, ctx, s.brokers, rf4Topic); got != rf4Before {
+		t.Errorf("the refused shrink moved replicas of %s: %s -> %s", rf4Topic, rf4Before, got)
 	}
 	if got, err := kubectl(ctx, "-n", ns, "get", "statefulset", kraft.StatefulSetName, "-o", "jsonpath={.metadata.generation} {.spec.replicas}"); err != nil || got != gen {
 		t.Errorf("statefulset generation/replicas changed after refused updates: %q -> %q (%v)", gen, got, err)
@@ -837,4 +854,101 @@ func (s *suite) forceDelete(t *testing.T, ctx context.Context) {
 			t.Errorf("cleanup: %v", err)
 		}
 	}
+}
+
+// rf4Topic has four replicas: with four brokers, a shrink to three must be refused.
+const rf4Topic = "e2e-rf4"
+
+// spreadTopic is written during the scale-down: created with four brokers, its eight partitions
+// have replicas on all of them.
+const spreadTopic = "e2e-spread"
+
+// replicasOf returns a topic's partitions with their replicas and ISR, as text.
+func replicasOf(t *testing.T, ctx context.Context, brokers []string, topic string) string {
+	t.Helper()
+	md, err := newClient(brokers).Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, tp := range md.Topics {
+		for _, p := range tp.Partitions {
+			out = append(out, fmt.Sprintf("%d:%v/%v", p.ID, brokerIDsOf(p.Replicas), brokerIDsOf(p.Isr)))
+		}
+	}
+	sort.Strings(out)
+	return strings.Join(out, " ")
+}
+
+// scaleDown sets replicas 3 on the four-broker cluster under a live producer writing to a topic
+// with replicas on all four: the program moves broker 3's replicas away before the StatefulSet
+// shrinks; afterwards broker 3 is gone from the metadata (and unregistered), every partition is
+// fully replicated on brokers 0-2, and every acknowledged record is read back.
+func (s *suite) scaleDown(t *testing.T, ctx context.Context) {
+	s.applyChange(t, ctx, change{
+		name: "replicas 4 -> 3 (replicas moved off broker 3 first, no roll)", key: kraft.KeyReplicas, value: "3",
+		load: true, loadTopic: spreadTopic, loadPartitions: 8, removed: []string{kraft.PodName(3)},
+		check: func(t *testing.T, ctx context.Context) {
+			if len(s.brokers) != 3 {
+				t.Fatalf("output %s lists %d brokers, want 3: %v", stack.OutputExternalBootstrapServers, len(s.brokers), s.brokers)
+			}
+			md, err := newClient(s.brokers).Metadata(ctx, &kafka.MetadataRequest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ids := brokerIDsOf(md.Brokers); fmt.Sprint(ids) != "[0 1 2]" {
+				t.Errorf("brokers in the metadata after the scale-down: %v, want [0 1 2]", ids)
+			}
+			checked := 0
+			for _, tp := range md.Topics {
+				for _, p := range tp.Partitions {
+					checked++
+					r, isr := brokerIDsOf(p.Replicas), brokerIDsOf(p.Isr)
+					for _, id := range r {
+						if id > 2 {
+							t.Errorf("%s-%d still has a replica on broker %d: %v", tp.Name, p.ID, id, r)
+						}
+					}
+					if len(isr) != len(r) {
+						t.Errorf("%s-%d not fully replicated: replicas %v, ISR %v", tp.Name, p.ID, r, isr)
+					}
+				}
+			}
+			t.Logf("%d partitions of %d topics, every one on brokers 0-2 and fully in sync; %s: %s", checked, len(md.Topics), spreadTopic, replicasOf(t, ctx, s.brokers, spreadTopic))
+			// The removed broker was unregistered (the cluster-settings Job did it once its pod had stopped).
+			logs, err := kubectl(ctx, "-n", s.env.Namespace, "logs", "-l", "app.kubernetes.io/name="+kraft.ClusterJobName, "--tail=-1", "--prefix")
+			if err != nil || !strings.Contains(logs, "broker 3 unregistered") {
+				t.Errorf("no cluster-settings Job says it unregistered broker 3 (%v):\n%s", err, tail(logs, 20))
+			}
+			if out, err := kubectl(ctx, "-n", s.env.Namespace, "get", "pvc", kraft.DataClaim(3), "--ignore-not-found", "-o", "name"); err != nil || strings.TrimSpace(out) != "" {
+				t.Errorf("the removed broker's claim is still there: %q (%v)", out, err)
+			}
+		},
+	})
+}
+
+// regrow sets replicas 4 again after the scale-down: broker 3 comes back on a fresh volume (a new
+// hostPath directory and PersistentVolume, generation 1), so none of the partitions the removed
+// broker 3 held are on its disk.
+func (s *suite) regrow(t *testing.T, ctx context.Context) {
+	s.applyChange(t, ctx, change{name: "replicas 3 -> 4 after a scale-down (fresh storage, no roll)", key: kraft.KeyReplicas, value: "4", check: func(t *testing.T, ctx context.Context) {
+		if len(s.brokers) != 4 {
+			t.Fatalf("output %s lists %d brokers, want 4: %v", stack.OutputExternalBootstrapServers, len(s.brokers), s.brokers)
+		}
+		pv, err := kubectl(ctx, "-n", s.env.Namespace, "get", "pvc", kraft.DataClaim(3), "-o", "jsonpath={.spec.volumeName}")
+		if err != nil || !strings.HasSuffix(pv, "-g1") {
+			t.Errorf("broker 3's claim is bound to %q (%v), want a new generation-1 volume", pv, err)
+		}
+		out, err := kubectl(ctx, "-n", s.env.Namespace, "exec", kraft.PodName(3), "-c", "kafka", "--", "ls", "-1", kraft.LogDir)
+		if err != nil {
+			t.Fatalf("listing broker 3's log dir: %v", err)
+		}
+		for _, d := range strings.Fields(out) {
+			if strings.HasPrefix(d, spreadTopic+"-") || strings.HasPrefix(d, loadTopic+"-") {
+				t.Errorf("the new broker 3 holds %s from before the scale-down (stale data)", d)
+			}
+		}
+		t.Logf("broker 3's log dir after the regrow (%s): %s", pv, strings.Join(strings.Fields(out), " "))
+		s.smoke(t, ctx, 4, "4 brokers, after 3 -> 4 -> 3 -> 4")
+	}})
 }

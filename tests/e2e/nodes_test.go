@@ -318,6 +318,12 @@ func (s *suite) partition(t *testing.T, ctx context.Context) {
 
 	nodeScript := filepath.Join(s.env.K8sLocalDir, "node.sh")
 	load := s.startLoad(t, ctx)
+	stopped := false
+	defer func() {
+		if !stopped { // a failed check: the producer must not outlive the step
+			_, _ = load.Stop(context.Background())
+		}
+	}()
 	start := time.Now()
 	if out, err := exec.CommandContext(ctx, nodeScript, "kill", strconv.Itoa(index)).CombinedOutput(); err != nil {
 		t.Fatalf("node.sh kill %d: %v\n%s", index, err, out)
@@ -402,9 +408,15 @@ func (s *suite) partition(t *testing.T, ctx context.Context) {
 
 	// The zombie's write is not in the log: on rejoining, the broker truncated what only it held.
 	marker := []byte("after-partition-" + randomHex(6))
-	if _, err := newClient(s.brokers).Produce(ctx, &kafka.ProduceRequest{Topic: partitionProbeTopic, Partition: probe, RequiredAcks: kafka.RequireAll,
-		Records: kafka.NewRecordReader(kafka.Record{Value: kafka.NewBytes(marker)})}); err != nil {
-		t.Fatalf("write after the partition: %v", err)
+	if err := eventually(ctx, time.Minute, time.Second, "an acks=all write after the partition", func(ctx context.Context) error {
+		resp, err := newClient(s.brokers).Produce(ctx, &kafka.ProduceRequest{Topic: partitionProbeTopic, Partition: probe, RequiredAcks: kafka.RequireAll,
+			Records: kafka.NewRecordReader(kafka.Record{Value: kafka.NewBytes(marker)})})
+		if err == nil {
+			err = resp.Error
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
 	}
 	rctx, rcancel := context.WithTimeout(ctx, time.Minute)
 	found := false
@@ -420,6 +432,7 @@ func (s *suite) partition(t *testing.T, ctx context.Context) {
 		t.Errorf("the write sent only to the zombie is in the log of %s-%d", partitionProbeTopic, probe)
 	}
 
+	stopped = true
 	rep := s.stopLoad(t, ctx, load)
 	s.measure(t, "partition of a voter's node under load", "%s (broker %d): writes resumed (%d acknowledged) %s after, fenced after %s, zombie acknowledged nothing; healed after %s, caught up %s later; producer longest gap %s, %d unacknowledged (%d written anyway), %d retry duplicates, 0 lost",
 		victim.Node, id, 3*loadRate, writing.Round(100*time.Millisecond), fenced.Round(100*time.Millisecond), healStart.Sub(start).Round(time.Second), caughtUp.Round(time.Second),

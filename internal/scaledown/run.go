@@ -1,0 +1,309 @@
+package scaledown
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// throttleRateKeys are cluster-wide broker defaults and throttleReplicaKeys topic configs that Run
+// sets while it moves replicas and deletes afterwards. "*" marks every replica of a moved topic, but
+// Kafka throttles only replicas outside the ISR: the copies, never live replication.
+var (
+	throttleRateKeys    = []string{"leader.replication.throttled.rate", "follower.replication.throttled.rate"}
+	throttleReplicaKeys = []string{"leader.replication.throttled.replicas", "follower.replication.throttled.replicas"}
+)
+
+// Options configures Run.
+type Options struct {
+	// Brokers are bootstrap addresses of the running cluster (host:port).
+	Brokers []string
+	// Keep is the broker count that remains: node ids 0..Keep-1 stay, every higher id is emptied.
+	Keep int
+	// Throttle is the copy rate in bytes per second per broker (0: unthrottled).
+	Throttle int64
+	// DryRun only reads: it refuses as Run would and reports the moves it would start.
+	DryRun bool
+	// Timeout bounds the whole run (default 20 minutes); Poll is the interval between checks
+	// (default 1 s).
+	Timeout, Poll time.Duration
+	// Log receives progress lines (at most one every 5 s while waiting).
+	Log func(string)
+}
+
+// Refused is returned, before anything is changed, when topics have more replicas than brokers
+// would remain.
+type Refused struct {
+	Keep   int
+	Topics map[string]int // topic -> replication factor
+}
+
+func (r *Refused) Error() string {
+	var topics []string
+	for t, rf := range r.Topics {
+		topics = append(topics, fmt.Sprintf("%s (replication factor %d)", t, rf))
+	}
+	sort.Strings(topics)
+	return fmt.Sprintf("%d brokers would remain, fewer than the replicas of %s; lower those topics' replication factor (kafka-reassign-partitions) or keep more brokers",
+		r.Keep, strings.Join(topics, ", "))
+}
+
+// Report says what Run did.
+type Report struct {
+	// Planned is how many partitions had a replica on a removed broker when Run started.
+	Planned int
+	// Moved is how many reassignments Run started (an interrupted earlier run may have started others).
+	Moved int
+	// Took is the time from the start to the last moved partition fully in sync.
+	Took time.Duration
+}
+
+// Run moves every replica off the brokers with id >= Keep and waits until every moved partition is
+// fully in sync (see the package comment). With DryRun it only checks and reports.
+func Run(ctx context.Context, o Options) (*Report, error) {
+	if o.Keep < 1 || len(o.Brokers) == 0 {
+		return nil, errors.New("scaledown: Keep (at least 1) and Brokers are required")
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 20 * time.Minute
+	}
+	if o.Poll == 0 {
+		o.Poll = time.Second
+	}
+	if o.Log == nil {
+		o.Log = func(string) {}
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	start := time.Now()
+	r := &runner{o: o, c: &kafka.Client{Addr: kafka.TCP(o.Brokers...), Timeout: 15 * time.Second}}
+
+	parts, removing, err := r.state(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the cluster at %s: %w", strings.Join(o.Brokers, ","), err)
+	}
+	if _, wide := Plan(Settled(parts, removing), o.Keep, nil); len(wide) > 0 {
+		return nil, &Refused{Keep: o.Keep, Topics: wide}
+	}
+	all, _ := Plan(parts, o.Keep, nil)
+	rep := &Report{Planned: len(all)}
+	if o.DryRun {
+		if len(all) > 0 {
+			o.Log(fmt.Sprintf("would move %d partitions off brokers %d and up: %s", len(all), o.Keep, describe(all, 5)))
+		}
+		return rep, nil
+	}
+	touched := map[string]bool{}
+	for _, m := range all {
+		touched[m.Topic] = true
+	}
+	for k := range removing {
+		touched[k[:strings.LastIndex(k, "-")]] = true
+	}
+	if len(touched) == 0 {
+		rep.Took = time.Since(start)
+		return rep, nil
+	}
+	o.Log(fmt.Sprintf("moving %d partitions off brokers %d and up (%d reassignments already in progress), throttled at %d bytes/s per broker",
+		len(all), o.Keep, len(removing), o.Throttle))
+	lastLog := time.Now()
+	for {
+		if o.Throttle > 0 {
+			if err := r.setThrottles(ctx, touched); err != nil {
+				return rep, err
+			}
+		}
+		parts, removing, err = r.state(ctx)
+		if err != nil {
+			return rep, err
+		}
+		skip := map[string]bool{}
+		for k := range removing {
+			skip[k] = true
+		}
+		moves, wide := Plan(Settled(parts, removing), o.Keep, skip)
+		if len(wide) > 0 {
+			return rep, &Refused{Keep: o.Keep, Topics: wide}
+		}
+		if len(moves) > 0 {
+			for _, m := range moves {
+				touched[m.Topic] = true
+			}
+			if err := r.alter(ctx, moves); err != nil {
+				return rep, err
+			}
+			rep.Moved += len(moves)
+			o.Log(fmt.Sprintf("reassigning %d partitions: %s", len(moves), describe(moves, 5)))
+		}
+		left, unsynced := 0, 0
+		for _, p := range parts {
+			if OnRemoved(p.Replicas, o.Keep) {
+				left++
+			} else if touched[p.Topic] && len(p.ISR) < len(p.Replicas) {
+				unsynced++
+			}
+		}
+		if len(moves) == 0 && left == 0 && len(removing) == 0 && unsynced == 0 {
+			break
+		}
+		if time.Since(lastLog) >= 5*time.Second {
+			o.Log(fmt.Sprintf("%d of %d partitions still on brokers %d and up, %d reassignments in progress, %d moved partitions not fully in sync (%s)",
+				left, len(all), o.Keep, len(removing), unsynced, time.Since(start).Round(time.Second)))
+			lastLog = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return rep, fmt.Errorf("moving replicas off brokers %d and up: %w (%d partitions left, %d in progress)", o.Keep, ctx.Err(), left, len(removing))
+		case <-time.After(o.Poll):
+		}
+	}
+	rep.Took = time.Since(start)
+	if o.Throttle > 0 {
+		if err := r.clearThrottles(ctx, touched); err != nil {
+			return rep, err
+		}
+	}
+	o.Log(fmt.Sprintf("done: brokers %d and up hold no replica; %d partitions moved in %s", o.Keep, len(all), rep.Took.Round(100*time.Millisecond)))
+	return rep, nil
+}
+
+type runner struct {
+	o Options
+	c *kafka.Client
+}
+
+// state reads every partition's replicas and ISR, and the reassignments in progress (Key -> the
+// replicas they remove).
+func (r *runner) state(ctx context.Context) ([]Partition, map[string][]int, error) {
+	md, err := r.c.Metadata(ctx, &kafka.MetadataRequest{})
+	if err != nil {
+		return nil, nil, err
+	}
+	var parts []Partition
+	topics := map[string]kafka.ListPartitionReassignmentsRequestTopic{}
+	for _, t := range md.Topics {
+		if t.Error != nil {
+			return nil, nil, fmt.Errorf("metadata of %s: %w", t.Name, t.Error)
+		}
+		var ids []int
+		for _, p := range t.Partitions {
+			parts = append(parts, Partition{Topic: t.Name, ID: p.ID, Replicas: brokerIDs(p.Replicas), ISR: brokerIDs(p.Isr)})
+			ids = append(ids, p.ID)
+		}
+		topics[t.Name] = kafka.ListPartitionReassignmentsRequestTopic{PartitionIndexes: ids}
+	}
+	removing := map[string][]int{}
+	if len(topics) == 0 {
+		return parts, removing, nil
+	}
+	lr, err := r.c.ListPartitionReassignments(ctx, &kafka.ListPartitionReassignmentsRequest{Topics: topics, Timeout: 10 * time.Second})
+	if err != nil {
+		return nil, nil, fmt.Errorf("list partition reassignments: %w", err)
+	}
+	if lr.Error != nil {
+		return nil, nil, fmt.Errorf("list partition reassignments: %w", lr.Error)
+	}
+	for name, t := range lr.Topics {
+		for _, p := range t.Partitions {
+			removing[key(name, p.PartitionIndex)] = append([]int{}, p.RemovingReplicas...)
+		}
+	}
+	return parts, removing, nil
+}
+
+func (r *runner) alter(ctx context.Context, moves []Move) error {
+	req := &kafka.AlterPartitionReassignmentsRequest{Timeout: 10 * time.Second}
+	for _, m := range moves {
+		req.Assignments = append(req.Assignments, kafka.AlterPartitionReassignmentsRequestAssignment{Topic: m.Topic, PartitionID: m.Partition, BrokerIDs: m.Replicas})
+	}
+	resp, err := r.c.AlterPartitionReassignments(ctx, req)
+	if err == nil {
+		err = resp.Error
+	}
+	if err != nil {
+		return fmt.Errorf("alter partition reassignments: %w", err)
+	}
+	var errs []error
+	for _, pr := range resp.PartitionResults {
+		if pr.Error != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", key(pr.Topic, pr.PartitionID), pr.Error))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (r *runner) setThrottles(ctx context.Context, topics map[string]bool) error {
+	rate := strconv.FormatInt(r.o.Throttle, 10)
+	return r.configs(ctx, kafka.ConfigOperationSet, rate, topics)
+}
+
+func (r *runner) clearThrottles(ctx context.Context, topics map[string]bool) error {
+	if err := r.configs(ctx, kafka.ConfigOperationDelete, "", topics); err != nil {
+		return fmt.Errorf("clearing the throttles: %w", err)
+	}
+	r.o.Log("throttles cleared")
+	return nil
+}
+
+// configs sets (or deletes) the throttle rates as cluster-wide broker defaults and "*" as the
+// throttled replicas of topics.
+func (r *runner) configs(ctx context.Context, op kafka.ConfigOperation, rate string, topics map[string]bool) error {
+	entries := func(keys []string, value string) []kafka.IncrementalAlterConfigsRequestConfig {
+		var out []kafka.IncrementalAlterConfigsRequestConfig
+		for _, k := range keys {
+			out = append(out, kafka.IncrementalAlterConfigsRequestConfig{Name: k, Value: value, ConfigOperation: op})
+		}
+		return out
+	}
+	resources := []kafka.IncrementalAlterConfigsRequestResource{{ResourceType: kafka.ResourceTypeBroker, ResourceName: "", Configs: entries(throttleRateKeys, rate)}}
+	names := make([]string, 0, len(topics))
+	for t := range topics {
+		names = append(names, t)
+	}
+	sort.Strings(names)
+	value := "*"
+	if op == kafka.ConfigOperationDelete {
+		value = ""
+	}
+	for _, t := range names {
+		resources = append(resources, kafka.IncrementalAlterConfigsRequestResource{ResourceType: kafka.ResourceTypeTopic, ResourceName: t, Configs: entries(throttleReplicaKeys, value)})
+	}
+	resp, err := r.c.IncrementalAlterConfigs(ctx, &kafka.IncrementalAlterConfigsRequest{Resources: resources})
+	if err != nil {
+		return fmt.Errorf("throttles: %w", err)
+	}
+	var errs []error
+	for _, res := range resp.Resources {
+		if res.Error != nil {
+			errs = append(errs, fmt.Errorf("throttles of %q: %w", res.ResourceName, res.Error))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func brokerIDs(bs []kafka.Broker) []int {
+	ids := make([]int, 0, len(bs))
+	for _, b := range bs {
+		ids = append(ids, b.ID)
+	}
+	return ids
+}
+
+// describe prints the first n moves.
+func describe(moves []Move, n int) string {
+	var parts []string
+	for i, m := range moves {
+		if i == n {
+			parts = append(parts, fmt.Sprintf("and %d more", len(moves)-n))
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%s -> %v", key(m.Topic, m.Partition), m.Replicas))
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,70 @@
+package scaledown
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// kfakeWith starts franz-go's in-process Kafka with three brokers and one topic. kfake does not move
+// replicas, so the moves themselves are shown on the real cluster (tests/e2e); this tier shows the
+// refusal, the dry run and the no-op.
+func kfakeWith(t *testing.T, topic string, partitions int32, rf int16) []string {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req := kmsg.NewPtrCreateTopicsRequest()
+	rt := kmsg.NewCreateTopicsRequestTopic()
+	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = topic, partitions, rf
+	req.Topics = append(req.Topics, rt)
+	if _, err := req.RequestWith(ctx, cl); err != nil {
+		t.Fatal(err)
+	}
+	return c.ListenAddrs()
+}
+
+func TestRunRefusesTopicsWiderThanTheRemainingBrokers(t *testing.T) {
+	t.Parallel()
+	brokers := kfakeWith(t, "wide", 2, 3)
+	var logs []string
+	for _, dry := range []bool{true, false} {
+		_, err := Run(context.Background(), Options{Brokers: brokers, Keep: 2, Throttle: 1 << 20, DryRun: dry, Timeout: 20 * time.Second,
+			Log: func(s string) { logs = append(logs, s) }})
+		var refused *Refused
+		if !errors.As(err, &refused) || refused.Topics["wide"] != 3 ||
+			!strings.Contains(err.Error(), "2 brokers would remain, fewer than the replicas of wide (replication factor 3)") {
+			t.Errorf("dry run %v: err = %v, want a refusal naming topic wide", dry, err)
+		}
+	}
+	if len(logs) != 0 {
+		t.Errorf("a refusal started something: %v", logs)
+	}
+}
+
+func TestRunWithNothingOnTheRemovedBrokersIsANoOp(t *testing.T) {
+	t.Parallel()
+	brokers := kfakeWith(t, "t", 3, 3)
+	rep, err := Run(context.Background(), Options{Brokers: brokers, Keep: 3, Timeout: 20 * time.Second})
+	if err != nil || rep.Planned != 0 || rep.Moved != 0 {
+		t.Errorf("keep 3 of 3: %+v, %v; want nothing to do", rep, err)
+	}
+	if _, err := Run(context.Background(), Options{Keep: 1}); err == nil {
+		t.Error("no brokers: want an error")
+	}
+}
