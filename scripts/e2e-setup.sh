@@ -128,6 +128,12 @@ out=$("$ROOT/scripts/build-images.sh")
 value() { sed -n "s/^$1=//p" <<<"$out" | tail -n 1; }
 KAFKA=$(value KAFKA_IMAGE); KCAT=$(value KCAT_IMAGE); REG=$(value REGISTRY_IMAGE)
 [ -n "$KAFKA" ] && [ -n "$KCAT" ] && [ -n "$REG" ] || die "scripts/build-images.sh did not print KAFKA_IMAGE, KCAT_IMAGE and REGISTRY_IMAGE"
+# The upgrade test starts a cluster on the previous release and upgrades it to the pinned one.
+UPGRADE_FROM=${KAFKA_E2E_UPGRADE_FROM:-4.3.1}
+log "4/5 image of Kafka $UPGRADE_FROM (the upgrade test's starting release)"
+out=$(KAFKA_VERSION=$UPGRADE_FROM KAFKA_IMAGE=${KAFKA_E2E_UPGRADE_IMAGE:-kafka-kraft/kafka:$UPGRADE_FROM-local} "$ROOT/scripts/build-images.sh")
+UPGRADE_IMAGE=$(value KAFKA_IMAGE)
+[ -n "$UPGRADE_IMAGE" ] || die "scripts/build-images.sh (KAFKA_VERSION=$UPGRADE_FROM) did not print KAFKA_IMAGE"
 # The registry test pushes a small image from this machine: k8s-local's busybox image when present,
 # else the kcat image (it has sleep and runs as any user).
 PUSH=${KAFKA_E2E_PUSH_IMAGE:-}
@@ -148,7 +154,7 @@ if [ "$CLUSTER" = k8s-local ]; then
   home=$K8S_LOCAL_HOME
   stamps=$home/e2e-loaded
   mkdir -p "$stamps"
-  for img in "$KAFKA" "$KCAT" "$REG"; do
+  for img in "$KAFKA" "$KCAT" "$REG" "$UPGRADE_IMAGE"; do
     id=$(docker image inspect -f '{{.Id}}' "$img")
     stamp=$stamps/${img//[\/:]/_}
     # Skip an image every node already has in this exact build (a save/import of the Kafka image
@@ -166,7 +172,7 @@ if [ "$CLUSTER" = k8s-local ]; then
     echo "$id" >"$stamp"
   done
 else
-  log "cluster is not k8s-local: $KAFKA, $KCAT and $REG must be pullable by its nodes"
+  log "cluster is not k8s-local: $KAFKA, $KCAT, $REG and $UPGRADE_IMAGE must be pullable by its nodes"
 fi
 
 log "ready in $(($(date +%s) - START))s"
@@ -183,6 +189,8 @@ echo "export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true"
 echo "export KAFKA_E2E_CLUSTER=$CLUSTER"
 [ "$CLUSTER" = k8s-local ] && echo "export KAFKA_E2E_K8S_LOCAL_DIR=$(q "$klocal")"
 echo "export KAFKA_E2E_IMAGE=$(q "$KAFKA")"
+echo "export KAFKA_E2E_UPGRADE_FROM=$(q "$UPGRADE_FROM")"
+echo "export KAFKA_E2E_UPGRADE_IMAGE=$(q "$UPGRADE_IMAGE")"
 echo "export KAFKA_E2E_KCAT_IMAGE=$(q "$KCAT")"
 echo "export KAFKA_E2E_REGISTRY_IMAGE=$(q "$REG")"
 echo "export KAFKA_E2E_PUSH_IMAGE=$(q "$PUSH")"

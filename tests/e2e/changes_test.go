@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -809,4 +810,122 @@ func jvmPID(pod, clusterID string) (int, error) {
 		}
 	}
 	return 0, fmt.Errorf("no kafka.Kafka process of %s (cluster %s) on this machine", pod, clusterID)
+}
+
+// kafkaVersions returns the Kafka release each Kafka pod runs, from the version its broker logged
+// at startup ("Kafka version: X").
+func kafkaVersions(ctx context.Context, ns string, n int) (map[string]string, error) {
+	out := map[string]string{}
+	for i := range n {
+		logs, err := kubectl(ctx, "-n", ns, "logs", kraft.PodName(i), "-c", "kafka")
+		if err != nil {
+			return nil, err
+		}
+		for _, line := range strings.Split(logs, "\n") {
+			if _, v, ok := strings.Cut(line, "Kafka version: "); ok {
+				out[kraft.PodName(i)] = strings.Fields(v)[0]
+			}
+		}
+	}
+	return out, nil
+}
+
+// finalizedMetadataVersion asks a broker, with Kafka's own FeatureCommand in its pod, the
+// cluster's finalized metadata.version ("4.4-IV0" style).
+func finalizedMetadataVersion(ctx context.Context, ns string) (string, error) {
+	out, err := kubectl(ctx, "-n", ns, "exec", kraft.PodName(0), "-c", "kafka", "--", "java", "-cp", "/opt/kafka/libs/*",
+		"org.apache.kafka.tools.FeatureCommand", "--bootstrap-server", fmt.Sprintf("localhost:%d", kraft.InternalPort), "describe")
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "Feature: "+kraft.MetadataVersionFeature) {
+			if _, v, ok := strings.Cut(line, "FinalizedVersionLevel: "); ok {
+				return strings.Fields(v)[0], nil
+			}
+		}
+	}
+	return "", fmt.Errorf("no metadata.version line in:\n%s", out)
+}
+
+// upgrade changes kafkaVersion (and the image, as a user with prebuilt images does) to the pinned
+// release under a live producer: the nodes roll one at a time, each caught up before the next;
+// every node then runs the new release, the finalized metadata.version is the new release's, and
+// the records and committed offsets written before are still there.
+func (s *suite) upgrade(t *testing.T, ctx context.Context) {
+	ns := s.env.Namespace
+	before, err := finalizedMetadataVersion(ctx, ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	committed := s.committed(t, ctx)
+	t.Logf("on %s: metadata.version %s, %s committed %s", s.env.UpgradeFrom, before, growthGroup, committed)
+	if err := s.st.SetConfig(ctx, kraft.KeyKafkaVersion, auto.ConfigValue{Value: kraft.DefaultKafkaVersion}); err != nil {
+		t.Fatal(err)
+	}
+	s.applyChange(t, ctx, change{name: "kafkaVersion " + s.env.UpgradeFrom + " -> " + kraft.DefaultKafkaVersion + " (rolls)", key: kraft.KeyImage, value: s.env.Image, roll: true, load: true,
+		check: func(t *testing.T, ctx context.Context) {
+			versions, err := kafkaVersions(ctx, ns, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 3 {
+				if v := versions[kraft.PodName(i)]; v != kraft.DefaultKafkaVersion {
+					t.Errorf("%s runs Kafka %q after the upgrade, want %s", kraft.PodName(i), v, kraft.DefaultKafkaVersion)
+				}
+			}
+			// The Job raises the levels once every node runs the release (it may still be waiting
+			// for the last one when the roll is over).
+			var after string
+			if err := eventually(ctx, 3*time.Minute, 3*time.Second, "metadata.version raised", func(ctx context.Context) error {
+				after, err = finalizedMetadataVersion(ctx, ns)
+				if err == nil && !strings.HasPrefix(after, "4.4-") {
+					err = fmt.Errorf("finalized metadata.version %s", after)
+				}
+				return err
+			}); err != nil {
+				t.Error(err)
+			}
+			if got := s.committed(t, ctx); got != committed {
+				t.Errorf("committed offsets of %s after the upgrade: %s, want %s", growthGroup, got, committed)
+			}
+			for p := range 3 {
+				rctx, cancel := context.WithTimeout(ctx, time.Minute)
+				_, err := readUntil(rctx, s.brokers, growthTopic, p, func(v []byte) bool { return strings.HasPrefix(string(v), "before growth") })
+				cancel()
+				if err != nil {
+					t.Errorf("%s-%d written before the upgrade: %v", growthTopic, p, err)
+				}
+			}
+			t.Logf("every node on %s (%v); metadata.version %s -> %s", kraft.DefaultKafkaVersion, versions, before, after)
+		}})
+}
+
+// downgradeRefused sets kafkaVersion (and the image) back to the release the stack started on:
+// refused before anything changes, naming metadata.version.
+func (s *suite) downgradeRefused(t *testing.T, ctx context.Context) {
+	uids := s.podUIDs(t, ctx)
+	for k, v := range map[string]string{kraft.KeyKafkaVersion: s.env.UpgradeFrom, kraft.KeyImage: s.env.UpgradeImage} {
+		if err := s.st.SetConfig(ctx, k, auto.ConfigValue{Value: v}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	uctx, cancel := context.WithTimeout(ctx, upTimeout)
+	_, err := s.st.Up(uctx)
+	cancel()
+	const want = `config "kafkaVersion" cannot change from ` + kraft.DefaultKafkaVersion + " to "
+	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "Kafka cannot lower metadata.version") {
+		t.Errorf("up back to %s: %v; want a refusal naming metadata.version", s.env.UpgradeFrom, err)
+	} else {
+		t.Logf("refused as expected: %s", refusal(err, want))
+	}
+	for k, v := range map[string]string{kraft.KeyKafkaVersion: kraft.DefaultKafkaVersion, kraft.KeyImage: s.env.Image} {
+		if err := s.st.SetConfig(ctx, k, auto.ConfigValue{Value: v}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := s.podUIDs(t, ctx); !reflect.DeepEqual(got, uids) {
+		t.Errorf("pods changed after the refused downgrade:\nbefore %v\nafter  %v", uids, got)
+	}
+	s.expectNoPreviewChanges(t, ctx)
 }

@@ -90,6 +90,23 @@ func TestEndToEnd(t *testing.T) {
 	f.step(t, "F2 the three voters of five brokers run on three nodes in three zones", func(t *testing.T) { f.spread(t, ctx) })
 	f.step(t, "F3 five-broker stack destroyed", func(t *testing.T) { f.destroy(t, ctx) })
 
+	// A Kafka upgrade (issue 9): a three-node cluster on the previous release, with data and
+	// committed offsets, upgraded to the pinned release under a live producer. Same namespace and
+	// NodePorts as the stacks before it.
+	u := newSuite(t, ge, name+"-upgrade", suitePorts{nodePortBase: e2eGrowNodePortBase, registryPort: e2eGrowRegistryPort}, map[string]string{
+		kraft.KeyReplicas: "3", kraft.KeyKcatEnabled: "false", kraft.KeyImage: e.UpgradeImage, kraft.KeyKafkaVersion: e.UpgradeFrom,
+	})
+	u.step(t, "U1 upgrade stack on Kafka "+e.UpgradeFrom+": three nodes Ready, data written, offsets committed", func(t *testing.T) {
+		u.open(t, ctx)
+		u.firstUp(t, ctx, 3)
+		u.oneNodeGroup(t, ctx)
+	})
+	u.step(t, "U2 kafkaVersion "+e.UpgradeFrom+" -> "+kraft.DefaultKafkaVersion+" under a live producer: rolled one node at a time, every node on the new release, features raised, data and offsets kept", func(t *testing.T) {
+		u.upgrade(t, ctx)
+	})
+	u.step(t, "U3 going back to "+e.UpgradeFrom+" is refused, naming metadata.version", func(t *testing.T) { u.downgradeRefused(t, ctx) })
+	u.step(t, "U4 upgrade stack destroyed", func(t *testing.T) { u.destroy(t, ctx) })
+
 	s := newSuite(t, e, name, suitePorts{nodePortBase: e2eNodePortBase, registryPort: e2eRegistryNodePort,
 		movedNodePortBase: e2eMovedNodePortBase, movedRegistryPort: e2eMovedRegistryPort}, map[string]string{kraft.KeyReplicas: "3"})
 	s.step(t, "1 throwaway stack with a local backend, its own namespace and NodePorts", func(t *testing.T) { s.open(t, ctx) })

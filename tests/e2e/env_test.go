@@ -39,6 +39,9 @@ type testEnv struct {
 	// K8sLocalDir holds k8s-local's scripts (node.sh) when Cluster is k8s-local
 	// (KAFKA_E2E_K8S_LOCAL_DIR).
 	K8sLocalDir string
+	// UpgradeFrom is the Kafka release the upgrade test starts on (KAFKA_E2E_UPGRADE_FROM, one of
+	// kraft.Releases older than the default) and UpgradeImage its image (KAFKA_E2E_UPGRADE_IMAGE).
+	UpgradeFrom, UpgradeImage string
 }
 
 // The e2e stack's own namespace and NodePorts, clear of the program's defaults (kafka-kraft,
@@ -66,6 +69,8 @@ func requireEnv(t *testing.T) testEnv {
 		Namespace:     os.Getenv("KAFKA_E2E_NAMESPACE"),
 		Artifacts:     os.Getenv("KAFKA_E2E_ARTIFACTS"),
 		K8sLocalDir:   os.Getenv("KAFKA_E2E_K8S_LOCAL_DIR"),
+		UpgradeFrom:   os.Getenv("KAFKA_E2E_UPGRADE_FROM"),
+		UpgradeImage:  os.Getenv("KAFKA_E2E_UPGRADE_IMAGE"),
 	}
 	var missing []string
 	for name, v := range map[string]string{
@@ -73,6 +78,8 @@ func requireEnv(t *testing.T) testEnv {
 		"KAFKA_E2E_IMAGE":          e.Image,
 		"KAFKA_E2E_KCAT_IMAGE":     e.KcatImage,
 		"KAFKA_E2E_REGISTRY_IMAGE": e.RegistryImage,
+		"KAFKA_E2E_UPGRADE_FROM":   e.UpgradeFrom,
+		"KAFKA_E2E_UPGRADE_IMAGE":  e.UpgradeImage,
 	} {
 		if v == "" {
 			missing = append(missing, "environment variable "+name)
