@@ -96,5 +96,5 @@ fmt-check: ## Fail when gofmt would change a file
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 .PHONY: broker-keys
-broker-keys: ## Regenerate internal/kraft/broker_keys.txt from the Kafka jars
-	scripts/gen-broker-keys.sh
+broker-keys: ## Regenerate internal/kraft/brokerkeys/<version>.txt of every supported release from the Kafka jars
+	for v in $$(ls internal/kraft/brokerkeys | sed 's/\.txt$$//'); do KAFKA_VERSION=$$v scripts/gen-broker-keys.sh || exit 1; done

@@ -4,6 +4,7 @@ import (
 	"embed"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -54,9 +55,8 @@ func ReleaseVersions() []string {
 func versionLess(a, b string) bool {
 	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
 	for i := 0; i < len(pa) && i < len(pb); i++ {
-		var x, y int
-		fmt.Sscan(pa[i], &x)
-		fmt.Sscan(pb[i], &y)
+		x, _ := strconv.Atoi(pa[i]) // release numbers are digits (Releases' keys)
+		y, _ := strconv.Atoi(pb[i])
 		if x != y {
 			return x < y
 		}

@@ -90,7 +90,6 @@ var (
 	byteQuantity = regexp.MustCompile(`^[1-9][0-9]*(k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$`)
 	// imageRef is a pragmatic docker reference check: [registry/]path[:tag][@sha256:hex].
 	imageRef = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._:/-]*(:[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127})?(@sha256:[a-f0-9]{64})?$`)
-	version  = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`)
 	repoName = regexp.MustCompile(`^[a-z0-9]+([._/-][a-z0-9]+)*$`)
 )
 

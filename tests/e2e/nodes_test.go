@@ -333,11 +333,11 @@ func (s *suite) partition(t *testing.T, ctx context.Context) {
 		var errs []error
 		for _, r := range partitionRules(index) {
 			if out, err := exec.CommandContext(ctx, "iptables", append([]string{"-D"}, r...)...).CombinedOutput(); err != nil && !strings.Contains(string(out), "does a matching rule exist") {
-				errs = append(errs, fmt.Errorf("iptables -D %s: %v: %s", strings.Join(r, " "), err, out))
+				errs = append(errs, fmt.Errorf("iptables -D %s: %w: %s", strings.Join(r, " "), err, out))
 			}
 		}
 		if out, err := exec.CommandContext(ctx, nodeScript, "up", strconv.Itoa(index), zones[victim.Node]).CombinedOutput(); err != nil {
-			errs = append(errs, fmt.Errorf("node.sh up %d: %v\n%s", index, err, out))
+			errs = append(errs, fmt.Errorf("node.sh up %d: %w\n%s", index, err, out))
 		}
 		healed = true
 		return errors.Join(errs...)
