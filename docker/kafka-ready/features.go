@@ -19,7 +19,7 @@ const (
 	apiApiVersions    = 18
 	apiUpdateFeatures = 57
 
-	apiVersionsVersion    = 3
+	apiVersionsVersion    = 4
 	updateFeaturesVersion = 1
 
 	upgradeTypeUpgrade = 1
@@ -121,7 +121,11 @@ func (c *clusterRun) apiVersions(addr string) (*featureLevels, error) {
 	return decodeApiVersionsResponse(b)
 }
 
-// --- wire: ApiVersions v3, UpdateFeatures v1 (both flexible) ---
+// --- wire: ApiVersions v4, UpdateFeatures v1 (both flexible) ---
+//
+// ApiVersions v4, not v3: at v3 a broker leaves out of SupportedFeatures every feature whose minimum
+// version is 0 (older clients rejected a 0 minimum, KIP-1022), so group.version and the others
+// looked unsupported (seen on Kafka 4.4.0).
 
 func encodeApiVersionsRequest() []byte {
 	var e encoder
