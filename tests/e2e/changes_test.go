@@ -517,9 +517,11 @@ func (s *suite) oneNodeGroup(t *testing.T, ctx context.Context) {
 	for i := range 30 {
 		msgs = append(msgs, kafka.Message{Value: []byte(fmt.Sprintf("before growth %d", i))})
 	}
-	wctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	if err := w.WriteMessages(wctx, msgs...); err != nil {
+	// A topic just created may not be in every broker's metadata yet (UNKNOWN_TOPIC_OR_PARTITION
+	// from a broker that has not caught up): retry; a retried batch at worst writes twice.
+	if err := eventually(ctx, time.Minute, time.Second, "write to "+growthTopic, func(ctx context.Context) error {
+		return w.WriteMessages(ctx, msgs...)
+	}); err != nil {
 		t.Fatal(err)
 	}
 	s.commitOffsets(t, ctx, 7)

@@ -902,6 +902,13 @@ func replicasOf(t *testing.T, ctx context.Context, brokers []string, topic strin
 // shrinks; afterwards broker 3 is gone from the metadata (and unregistered), every partition is
 // fully replicated on brokers 0-2, and every acknowledged record is read back.
 func (s *suite) scaleDown(t *testing.T, ctx context.Context) {
+	// Data to move: replicas on all four brokers, a few MB each, and a slow throttle, so that the
+	// first `up` can be interrupted while reassignments are in progress.
+	if err := createTopic(ctx, s.brokers, spreadTopic, 8, 3); err != nil {
+		t.Fatal(err)
+	}
+	fillTopic(t, ctx, s.brokers, spreadTopic, 24000, 1024)
+	s.interruptedScaleDown(t, ctx)
 	s.applyChange(t, ctx, change{
 		name: "replicas 4 -> 3 (replicas moved off broker 3 first, no roll)", key: kraft.KeyReplicas, value: "3",
 		load: true, loadTopic: spreadTopic, loadPartitions: 8, removed: []string{kraft.PodName(3)},
@@ -968,4 +975,83 @@ func (s *suite) regrow(t *testing.T, ctx context.Context) {
 		t.Logf("broker 3's log dir after the regrow (%s): %s", pv, strings.Join(strings.Fields(out), " "))
 		s.smoke(t, ctx, 4, "4 brokers, after 3 -> 4 -> 3 -> 4")
 	}})
+}
+
+// fillTopic writes n records of size bytes to topic (acks=all).
+func fillTopic(t *testing.T, ctx context.Context, brokers []string, topic string, n, size int) {
+	t.Helper()
+	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: topic, RequiredAcks: kafka.RequireAll, Balancer: &kafka.RoundRobin{},
+		BatchSize: 1000, BatchBytes: 2 << 20, BatchTimeout: 5 * time.Millisecond}
+	defer func() { _ = w.Close() }()
+	value := make([]byte, size)
+	msgs := make([]kafka.Message, 0, 1000)
+	wctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	for i := 0; i < n; i += len(msgs) {
+		msgs = msgs[:0]
+		for j := 0; j < 1000 && i+j < n; j++ {
+			msgs = append(msgs, kafka.Message{Value: value})
+		}
+		if err := w.WriteMessages(wctx, msgs...); err != nil {
+			t.Fatalf("filling %s: %v", topic, err)
+		}
+	}
+}
+
+// interruptedScaleDown sets replicas 3 with a slow reassignmentThrottle and interrupts the `up` (the
+// Automation API kills the Pulumi CLI, as Ctrl-C twice or a lost CI runner would) as soon as the
+// first reassignments are in progress: nothing but the moves happened (the StatefulSet still has
+// four replicas, no resource changed), and the next `up` (scaleDown's change) resumes them.
+func (s *suite) interruptedScaleDown(t *testing.T, ctx context.Context) {
+	for k, v := range map[string]string{kraft.KeyReassignmentThrottle: "1Mi", kraft.KeyReplicas: "3"} {
+		if err := s.st.SetConfig(ctx, k, auto.ConfigValue{Value: v}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	uctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		_, err := s.st.Up(uctx)
+		done <- err
+	}()
+	c := newClient(s.brokers)
+	parts := []int{0, 1, 2, 3, 4, 5, 6, 7}
+	inProgress := 0
+	var upErr error
+	deadline := time.After(3 * time.Minute)
+wait:
+	for {
+		select {
+		case upErr = <-done:
+			break wait
+		case <-deadline:
+			cancel()
+			upErr = <-done
+			break wait
+		case <-time.After(200 * time.Millisecond):
+		}
+		resp, err := c.ListPartitionReassignments(ctx, &kafka.ListPartitionReassignmentsRequest{
+			Topics: map[string]kafka.ListPartitionReassignmentsRequestTopic{spreadTopic: {PartitionIndexes: parts}}, Timeout: 5 * time.Second})
+		if err == nil && resp.Error == nil && len(resp.Topics[spreadTopic].Partitions) > 0 {
+			inProgress = len(resp.Topics[spreadTopic].Partitions)
+			cancel()
+			upErr = <-done
+			break
+		}
+	}
+	took := time.Since(start)
+	if inProgress == 0 {
+		t.Fatalf("no reassignment was seen in progress within %s (up: %v); the interruption test needs a slower move", took.Round(time.Second), upErr)
+	}
+	if upErr == nil {
+		t.Fatalf("the interrupted up succeeded")
+	}
+	got, err := kubectl(ctx, "-n", s.env.Namespace, "get", "statefulset", kraft.StatefulSetName, "-o", "jsonpath={.spec.replicas}")
+	if err != nil || got != "4" {
+		t.Errorf("after the interrupted up the StatefulSet has %q replicas (%v), want 4 (nothing but the moves may have happened)", got, err)
+	}
+	s.measure(t, "scale-down interrupted", "up killed %s after it started, %d reassignments of %s in progress; the StatefulSet untouched",
+		took.Round(100*time.Millisecond), inProgress, spreadTopic)
 }
