@@ -386,8 +386,12 @@ func (s *suite) firstUp(t *testing.T, ctx context.Context, replicas int) {
 	if want := strings.Join(addrs, ","); s.outputs[stack.OutputExternalBootstrapServers] != want {
 		t.Errorf("output %s = %q, want %q (the e2e NodePorts)", stack.OutputExternalBootstrapServers, s.outputs[stack.OutputExternalBootstrapServers], want)
 	}
-	if got := s.outputs[stack.OutputImage]; got != s.env.Image {
-		t.Errorf("output %s = %q, want the configured image %q", stack.OutputImage, got, s.env.Image)
+	wantImage := s.env.Image
+	if img, ok := s.initial[kraft.KeyImage]; ok {
+		wantImage = img
+	}
+	if got := s.outputs[stack.OutputImage]; got != wantImage {
+		t.Errorf("output %s = %q, want the configured image %q", stack.OutputImage, got, wantImage)
 	}
 	readyReplicas, err := kubectl(ctx, "-n", s.env.Namespace, "get", "statefulset", kraft.StatefulSetName, "-o", "jsonpath={.status.readyReplicas}")
 	if err != nil || strings.TrimSpace(readyReplicas) != strconv.Itoa(replicas) {
