@@ -251,8 +251,8 @@ func (r *runner) clearThrottles(ctx context.Context, topics map[string]bool) err
 	return nil
 }
 
-// configs sets (or deletes) the throttle rates as cluster-wide broker defaults and "*" as the
-// throttled replicas of topics.
+// configs sets (or deletes) the throttle rates on every broker and "*" as the throttled replicas
+// of topics. One request per broker: kafka-go sends a broker resource to that broker.
 func (r *runner) configs(ctx context.Context, op kafka.ConfigOperation, rate string, topics map[string]bool) error {
 	entries := func(keys []string, value string) []kafka.IncrementalAlterConfigsRequestConfig {
 		var out []kafka.IncrementalAlterConfigsRequestConfig
@@ -261,7 +261,15 @@ func (r *runner) configs(ctx context.Context, op kafka.ConfigOperation, rate str
 		}
 		return out
 	}
-	resources := []kafka.IncrementalAlterConfigsRequestResource{{ResourceType: kafka.ResourceTypeBroker, ResourceName: "", Configs: entries(throttleRateKeys, rate)}}
+	md, err := r.c.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{}})
+	if err != nil {
+		return fmt.Errorf("throttles: %w", err)
+	}
+	var requests []*kafka.IncrementalAlterConfigsRequest
+	for _, b := range md.Brokers {
+		requests = append(requests, &kafka.IncrementalAlterConfigsRequest{Resources: []kafka.IncrementalAlterConfigsRequestResource{
+			{ResourceType: kafka.ResourceTypeBroker, ResourceName: strconv.Itoa(b.ID), Configs: entries(throttleRateKeys, rate)}}})
+	}
 	names := make([]string, 0, len(topics))
 	for t := range topics {
 		names = append(names, t)
@@ -271,17 +279,24 @@ func (r *runner) configs(ctx context.Context, op kafka.ConfigOperation, rate str
 	if op == kafka.ConfigOperationDelete {
 		value = ""
 	}
+	topicReq := &kafka.IncrementalAlterConfigsRequest{}
 	for _, t := range names {
-		resources = append(resources, kafka.IncrementalAlterConfigsRequestResource{ResourceType: kafka.ResourceTypeTopic, ResourceName: t, Configs: entries(throttleReplicaKeys, value)})
+		topicReq.Resources = append(topicReq.Resources, kafka.IncrementalAlterConfigsRequestResource{ResourceType: kafka.ResourceTypeTopic, ResourceName: t, Configs: entries(throttleReplicaKeys, value)})
 	}
-	resp, err := r.c.IncrementalAlterConfigs(ctx, &kafka.IncrementalAlterConfigsRequest{Resources: resources})
-	if err != nil {
-		return fmt.Errorf("throttles: %w", err)
+	if len(topicReq.Resources) > 0 {
+		requests = append(requests, topicReq)
 	}
 	var errs []error
-	for _, res := range resp.Resources {
-		if res.Error != nil {
-			errs = append(errs, fmt.Errorf("throttles of %q: %w", res.ResourceName, res.Error))
+	for _, req := range requests {
+		resp, err := r.c.IncrementalAlterConfigs(ctx, req)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("throttles: %w", err))
+			continue
+		}
+		for _, res := range resp.Resources {
+			if res.Error != nil {
+				errs = append(errs, fmt.Errorf("throttles of %s %q: %w", res.ResourceType, res.ResourceName, res.Error))
+			}
 		}
 	}
 	return errors.Join(errs...)

@@ -3,10 +3,13 @@ package scaledown
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -66,5 +69,52 @@ func TestRunWithNothingOnTheRemovedBrokersIsANoOp(t *testing.T) {
 	}
 	if _, err := Run(context.Background(), Options{Keep: 1}); err == nil {
 		t.Error("no brokers: want an error")
+	}
+}
+
+// TestThrottlesAreSetAndCleared: the throttle rates go to every broker and "*" to the moved
+// topics' throttled replicas; clearing deletes both (read back with DescribeConfigs).
+func TestThrottlesAreSetAndCleared(t *testing.T) {
+	t.Parallel()
+	brokers := kfakeWith(t, "t", 3, 3)
+	r := &runner{o: Options{Throttle: 5 << 20, Log: func(string) {}}, c: &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	describe := func() (rates []string, replicas string) {
+		for id := range 3 {
+			resp, err := r.c.DescribeConfigs(ctx, &kafka.DescribeConfigsRequest{Resources: []kafka.DescribeConfigRequestResource{
+				{ResourceType: kafka.ResourceTypeBroker, ResourceName: strconv.Itoa(id), ConfigNames: throttleRateKeys[:1]}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, res := range resp.Resources {
+				for _, e := range res.ConfigEntries {
+					rates = append(rates, e.ConfigValue)
+				}
+			}
+		}
+		resp, err := r.c.DescribeConfigs(ctx, &kafka.DescribeConfigsRequest{Resources: []kafka.DescribeConfigRequestResource{
+			{ResourceType: kafka.ResourceTypeTopic, ResourceName: "t", ConfigNames: throttleReplicaKeys[:1]}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, res := range resp.Resources {
+			for _, e := range res.ConfigEntries {
+				replicas = e.ConfigValue
+			}
+		}
+		return rates, replicas
+	}
+	if err := r.setThrottles(ctx, map[string]bool{"t": true}); err != nil {
+		t.Fatal(err)
+	}
+	if rates, replicas := describe(); fmt.Sprint(rates) != "[5242880 5242880 5242880]" || replicas != "*" {
+		t.Errorf("after set: rates %v, throttled replicas %q; want 5Mi on each of 3 brokers and *", rates, replicas)
+	}
+	if err := r.clearThrottles(ctx, map[string]bool{"t": true}); err != nil {
+		t.Fatal(err)
+	}
+	if rates, replicas := describe(); strings.Contains(fmt.Sprint(rates), "5242880") || replicas == "*" {
+		t.Errorf("after clear: rates %v, throttled replicas %q; want both gone", rates, replicas)
 	}
 }
