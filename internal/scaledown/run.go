@@ -12,7 +12,7 @@ import (
 	"github.com/segmentio/kafka-go"
 )
 
-// throttleRateKeys are cluster-wide broker defaults and throttleReplicaKeys topic configs that Run
+// throttleRateKeys are per-broker configs and throttleReplicaKeys topic configs that Run
 // sets while it moves replicas and deletes afterwards. "*" marks every replica of a moved topic, but
 // Kafka throttles only replicas outside the ISR: the copies, never live replication.
 var (
@@ -88,7 +88,18 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the cluster at %s: %w", strings.Join(o.Brokers, ","), err)
 	}
-	if _, wide := Plan(Settled(parts, removing), o.Keep, nil); len(wide) > 0 {
+	_, wide := Plan(Settled(parts, removing), o.Keep, nil)
+	// A reassignment that ends while the state is read can show its old and new replicas together
+	// for a moment (the brokers' metadata follows the controller): with reassignments in progress,
+	// look again before refusing.
+	for tries := 0; len(wide) > 0 && len(removing) > 0 && tries < 5; tries++ {
+		time.Sleep(o.Poll)
+		if parts, removing, err = r.state(ctx); err != nil {
+			return nil, fmt.Errorf("reading the cluster at %s: %w", strings.Join(o.Brokers, ","), err)
+		}
+		_, wide = Plan(Settled(parts, removing), o.Keep, nil)
+	}
+	if len(wide) > 0 {
 		return nil, &Refused{Keep: o.Keep, Topics: wide}
 	}
 	all, _ := Plan(parts, o.Keep, nil)
@@ -127,10 +138,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		for k := range removing {
 			skip[k] = true
 		}
-		moves, wide := Plan(Settled(parts, removing), o.Keep, skip)
-		if len(wide) > 0 {
-			return rep, &Refused{Keep: o.Keep, Topics: wide}
-		}
+		// Partitions that look wider than the remaining brokers are ones whose reassignment has
+		// just ended (see above): Plan leaves them out, and the next round sees them settled.
+		moves, _ := Plan(Settled(parts, removing), o.Keep, skip)
 		if len(moves) > 0 {
 			for _, m := range moves {
 				touched[m.Topic] = true
@@ -179,28 +189,26 @@ type runner struct {
 }
 
 // state reads every partition's replicas and ISR, and the reassignments in progress (Key -> the
-// replicas they remove).
+// replicas they remove). The reassignments are read before the replicas: a reassignment that ends
+// in between then shows its final replicas, never the union of old and new ones without the
+// replicas it removes (which would look like a partition with too many replicas).
 func (r *runner) state(ctx context.Context) ([]Partition, map[string][]int, error) {
 	md, err := r.c.Metadata(ctx, &kafka.MetadataRequest{})
 	if err != nil {
 		return nil, nil, err
 	}
-	var parts []Partition
+	// kafka-go cannot ask for "every reassignment" (a null topic list): name every partition.
 	topics := map[string]kafka.ListPartitionReassignmentsRequestTopic{}
 	for _, t := range md.Topics {
-		if t.Error != nil {
-			return nil, nil, fmt.Errorf("metadata of %s: %w", t.Name, t.Error)
-		}
 		var ids []int
 		for _, p := range t.Partitions {
-			parts = append(parts, Partition{Topic: t.Name, ID: p.ID, Replicas: brokerIDs(p.Replicas), ISR: brokerIDs(p.Isr)})
 			ids = append(ids, p.ID)
 		}
 		topics[t.Name] = kafka.ListPartitionReassignmentsRequestTopic{PartitionIndexes: ids}
 	}
 	removing := map[string][]int{}
 	if len(topics) == 0 {
-		return parts, removing, nil
+		return nil, removing, nil
 	}
 	lr, err := r.c.ListPartitionReassignments(ctx, &kafka.ListPartitionReassignmentsRequest{Topics: topics, Timeout: 10 * time.Second})
 	if err != nil {
@@ -212,6 +220,18 @@ func (r *runner) state(ctx context.Context) ([]Partition, map[string][]int, erro
 	for name, t := range lr.Topics {
 		for _, p := range t.Partitions {
 			removing[key(name, p.PartitionIndex)] = append([]int{}, p.RemovingReplicas...)
+		}
+	}
+	if md, err = r.c.Metadata(ctx, &kafka.MetadataRequest{}); err != nil {
+		return nil, nil, err
+	}
+	var parts []Partition
+	for _, t := range md.Topics {
+		if t.Error != nil {
+			return nil, nil, fmt.Errorf("metadata of %s: %w", t.Name, t.Error)
+		}
+		for _, p := range t.Partitions {
+			parts = append(parts, Partition{Topic: t.Name, ID: p.ID, Replicas: brokerIDs(p.Replicas), ISR: brokerIDs(p.Isr)})
 		}
 	}
 	return parts, removing, nil
