@@ -56,7 +56,8 @@ func (r *Refused) Error() string {
 
 // Report says what Run did.
 type Report struct {
-	// Planned is how many partitions had a replica on a removed broker when Run started.
+	// Planned is how many partitions had a replica on a removed broker when Run started (those an
+	// interrupted earlier run was moving included).
 	Planned int
 	// Moved is how many reassignments Run started (an interrupted earlier run may have started others).
 	Moved int
@@ -103,7 +104,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, &Refused{Keep: o.Keep, Topics: wide}
 	}
 	all, _ := Plan(parts, o.Keep, nil)
-	rep := &Report{Planned: len(all)}
+	// What is left to do: partitions to move, and those an interrupted run started moving.
+	pending := len(all)
+	for _, p := range parts {
+		if len(removing[p.Key()]) > 0 && OnRemoved(removing[p.Key()], o.Keep) && !inMoves(all, p) {
+			pending++
+		}
+	}
+	rep := &Report{Planned: pending}
 	if o.DryRun {
 		if len(all) > 0 {
 			o.Log(fmt.Sprintf("would move %d partitions off brokers %d and up: %s", len(all), o.Keep, describe(all, 5)))
@@ -164,7 +172,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 		if time.Since(lastLog) >= 5*time.Second {
 			o.Log(fmt.Sprintf("%d of %d partitions still on brokers %d and up, %d reassignments in progress, %d moved partitions not fully in sync (%s)",
-				left, len(all), o.Keep, len(removing), unsynced, time.Since(start).Round(time.Second)))
+				left, pending, o.Keep, len(removing), unsynced, time.Since(start).Round(time.Second)))
 			lastLog = time.Now()
 		}
 		select {
@@ -179,8 +187,18 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			return rep, err
 		}
 	}
-	o.Log(fmt.Sprintf("done: brokers %d and up hold no replica; %d partitions moved in %s", o.Keep, len(all), rep.Took.Round(100*time.Millisecond)))
+	o.Log(fmt.Sprintf("done: brokers %d and up hold no replica; %d partitions moved in %s", o.Keep, pending, rep.Took.Round(100*time.Millisecond)))
 	return rep, nil
+}
+
+// inMoves reports whether p is among moves.
+func inMoves(moves []Move, p Partition) bool {
+	for _, m := range moves {
+		if m.Topic == p.Topic && m.Partition == p.ID {
+			return true
+		}
+	}
+	return false
 }
 
 type runner struct {
