@@ -47,6 +47,10 @@ type KraftCluster struct {
 	ExternalBootstrapServers pulumi.StringOutput `pulumi:"externalBootstrapServers"`
 	// ClusterID is the Kafka cluster id every node's storage is formatted with.
 	ClusterID pulumi.StringOutput `pulumi:"clusterId"`
+	// Settled resolves (to the cluster-settings Job's name) once the StatefulSet was updated and the
+	// Job completed: the cluster then runs this configuration. An update that fails before never
+	// resolves it, so what depends on it (the stack's record of the deployment) keeps its old value.
+	Settled pulumi.StringOutput `pulumi:"settled"`
 }
 
 // New creates the cluster. The StatefulSet is awaited until every pod is Ready.
@@ -186,12 +190,14 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	// The provider's default await is 10 minutes; the Job may wait for a roll, a reassignment and
 	// removed brokers to stop (its own -timeout is 15 minutes, its activeDeadlineSeconds 20).
 	jobTimeouts := pulumi.Timeouts(&pulumi.CustomTimeouts{Create: "25m", Update: "25m"})
-	if _, err := batchv1.NewJob(ctx, name+"-cluster-config", &batchv1.JobArgs{
+	job, err := batchv1.NewJob(ctx, name+"-cluster-config", &batchv1.JobArgs{
 		Metadata: jobMeta,
 		Spec:     ClusterJobSpec(c, args.Image),
-	}, parent, pulumi.DependsOn([]pulumi.Resource{sts}), jobTimeouts); err != nil {
+	}, parent, pulumi.DependsOn([]pulumi.Resource{sts}), jobTimeouts)
+	if err != nil {
 		return nil, fmt.Errorf("cluster settings job: %w", err)
 	}
+	k.Settled = job.Metadata.Name().Elem()
 
 	k.BootstrapServers = pulumi.String(kraft.BootstrapServers(c)).ToStringOutput()
 	k.ExternalBootstrapServers = pulumi.String(kraft.ExternalBootstrapServers(c)).ToStringOutput()

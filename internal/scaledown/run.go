@@ -103,7 +103,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if len(wide) > 0 {
 		return nil, &Refused{Keep: o.Keep, Topics: wide}
 	}
-	all, _ := Plan(parts, o.Keep, nil)
+	// Replicas only go to brokers that run: a reassignment to a stopped broker would never end.
+	if down := r.missing(ctx, o.Keep); down != "" {
+		return nil, fmt.Errorf("broker(s) %s of the %d that remain are not running; bring them back before removing brokers", down, o.Keep)
+	}
+	all, _ := Plan(Settled(parts, removing), o.Keep, nil)
 	// What is left to do: partitions to move, and those an interrupted run started moving.
 	pending := len(all)
 	for _, p := range parts {
@@ -131,6 +135,24 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	o.Log(fmt.Sprintf("moving %d partitions off brokers %d and up (%d reassignments already in progress), throttled at %d bytes/s per broker",
 		len(all), o.Keep, len(removing), o.Throttle))
+	// A run that fails or times out clears its throttles too (on a context of its own: ctx may be
+	// what ended): a throttle left behind would slow every follower that catches up later. Only a
+	// killed process leaves them, and the next run (or one that resumes) clears them at its end.
+	cleared := false
+	defer func() {
+		if o.Throttle > 0 && !cleared {
+			cctx, ccancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer ccancel()
+			if err := r.clearThrottles(cctx, touched); err != nil {
+				o.Log(fmt.Sprintf("could not clear the throttles (%v); clear leader/follower.replication.throttled.rate on the brokers and .throttled.replicas on %v with kafka-configs", err, sortedTopics(touched)))
+			}
+		}
+	}()
+	// started remembers each target this run asked for: the brokers' metadata follows the
+	// controller, and a reassignment that has just ended can still show its old and new replicas
+	// together there (a superset of the target), which must not be planned again (it would add a
+	// replica to a partition that has fewer than the remaining brokers).
+	started := map[string][]int{}
 	lastLog := time.Now()
 	for {
 		if o.Throttle > 0 {
@@ -146,6 +168,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		for k := range removing {
 			skip[k] = true
 		}
+		for _, p := range parts {
+			if target, ok := started[p.Key()]; ok && len(p.Replicas) > len(target) && supersetOf(p.Replicas, target) {
+				skip[p.Key()] = true // not settled in this broker's metadata yet
+			}
+		}
 		// Partitions that look wider than the remaining brokers are ones whose reassignment has
 		// just ended (see above): Plan leaves them out, and the next round sees them settled.
 		moves, _ := Plan(Settled(parts, removing), o.Keep, skip)
@@ -155,6 +182,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			}
 			if err := r.alter(ctx, moves); err != nil {
 				return rep, err
+			}
+			for _, m := range moves {
+				started[key(m.Topic, m.Partition)] = m.Replicas
 			}
 			rep.Moved += len(moves)
 			o.Log(fmt.Sprintf("reassigning %d partitions: %s", len(moves), describe(moves, 5)))
@@ -183,12 +213,51 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	rep.Took = time.Since(start)
 	if o.Throttle > 0 {
+		cleared = true
 		if err := r.clearThrottles(ctx, touched); err != nil {
 			return rep, err
 		}
 	}
 	o.Log(fmt.Sprintf("done: brokers %d and up hold no replica; %d partitions moved in %s", o.Keep, pending, rep.Took.Round(100*time.Millisecond)))
 	return rep, nil
+}
+
+// supersetOf reports whether have holds every id of want.
+func supersetOf(have, want []int) bool {
+	for _, id := range want {
+		if !contains(have, id) {
+			return false
+		}
+	}
+	return true
+}
+
+func sortedTopics(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for t := range m {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// missing lists the brokers 0..keep-1 that the metadata does not show running ("" when all run).
+func (r *runner) missing(ctx context.Context, keep int) string {
+	md, err := r.c.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{}})
+	if err != nil {
+		return fmt.Sprintf("(unknown: %v)", err)
+	}
+	up := map[int]bool{}
+	for _, b := range md.Brokers {
+		up[b.ID] = true
+	}
+	var down []string
+	for id := range keep {
+		if !up[id] {
+			down = append(down, strconv.Itoa(id))
+		}
+	}
+	return strings.Join(down, ", ")
 }
 
 // inMoves reports whether p is among moves.

@@ -58,6 +58,8 @@ type Outputs struct {
 	Namespace                pulumi.StringOutput
 	ClusterID                pulumi.StringOutput
 	KcatCommand              pulumi.StringOutput
+	// Settled resolves once the cluster runs Config (kraftcluster.KraftCluster.Settled).
+	Settled pulumi.StringOutput
 }
 
 // Program is the Pulumi program: Deploy, then export the outputs.
@@ -74,8 +76,17 @@ func Program(ctx *pulumi.Context) error {
 	ctx.Export(OutputNamespace, out.Namespace)
 	ctx.Export(OutputClusterID, out.ClusterID)
 	ctx.Export(OutputKcatCommand, out.KcatCommand)
+	// The broker count and the release are recorded only once the cluster runs them (Settled): an
+	// update that fails after a scale-down moved the replicas but before the StatefulSet shrank
+	// must not record the smaller count, or the next update would shrink without moving what was
+	// written to the removed brokers meanwhile (and a failed upgrade would refuse going back).
+	// The Pulumi CLI pinned here keeps every previous output of a failed update anyway (checked by
+	// hand, 27 Nov 2026); this keeps it so whatever the CLI does with outputs registered before.
+	settled := func(v pulumi.Input) pulumi.Output {
+		return pulumi.All(out.Settled, v).ApplyT(func(xs []any) any { return xs[1] })
+	}
 	ctx.Export(OutputDeployed, pulumi.Map{
-		"replicas":     pulumi.Int(d.Replicas),
+		"replicas":     settled(pulumi.Int(d.Replicas)),
 		"controllers":  pulumi.Int(d.Controllers),
 		"clusterId":    pulumi.String(d.ClusterID),
 		"namespace":    pulumi.String(d.Namespace),
@@ -85,7 +96,7 @@ func Program(ctx *pulumi.Context) error {
 		// Per ordinal, how often a scale-down removed its broker (kraft.BrokerVolume).
 		"volumeGenerations": pulumi.ToIntArray(append([]int{}, d.VolumeGenerations...)),
 		// The release the nodes run: a later release older than its metadata.version is refused.
-		"kafkaVersion": pulumi.String(d.KafkaVersion),
+		"kafkaVersion": settled(pulumi.String(d.KafkaVersion)),
 	})
 	return nil
 }
@@ -173,6 +184,7 @@ func Deploy(ctx *pulumi.Context) (*Outputs, error) {
 		Namespace:                namespace,
 		ClusterID:                cluster.ClusterID,
 		KcatCommand:              kcatCommand,
+		Settled:                  cluster.Settled,
 	}, nil
 }
 

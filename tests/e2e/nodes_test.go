@@ -380,6 +380,23 @@ func (s *suite) partition(t *testing.T, ctx context.Context) {
 	zombieValue := []byte("zombie-" + randomHex(6))
 	zc := &kafka.Client{Addr: kafka.TCP(zombieAddr), Timeout: 15 * time.Second,
 		Transport: &kafka.Transport{DialTimeout: 5 * time.Second, MetadataTTL: time.Minute}}
+	// It answers, and still claims the partition: a write that fails to reach it proves nothing.
+	if err := eventually(ctx, 30*time.Second, time.Second, "the zombie answers and claims "+partitionProbeTopic, func(ctx context.Context) error {
+		md, err := zc.Metadata(ctx, &kafka.MetadataRequest{Addr: kafka.TCP(zombieAddr), Topics: []string{partitionProbeTopic}})
+		if err != nil {
+			return err
+		}
+		for _, tp := range md.Topics {
+			for _, p := range tp.Partitions {
+				if p.ID == probe && p.Leader.ID != id {
+					return fmt.Errorf("the zombie says broker %d leads %s-%d", p.Leader.ID, partitionProbeTopic, probe)
+				}
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 	zctx, zcancel := context.WithTimeout(ctx, 20*time.Second)
 	zstart := time.Now()
 	resp, zerr := zc.Produce(zctx, &kafka.ProduceRequest{Topic: partitionProbeTopic, Partition: probe, RequiredAcks: kafka.RequireAll,
@@ -388,9 +405,14 @@ func (s *suite) partition(t *testing.T, ctx context.Context) {
 	if zerr == nil && resp.Error != nil {
 		zerr = resp.Error
 	}
-	if zerr == nil {
+	var kerr kafka.Error
+	switch {
+	case zerr == nil:
 		t.Errorf("the zombie broker %d acknowledged an acks=all write alone (offset %d) while cut off from its ISR and the quorum", id, resp.BaseOffset)
-	} else {
+	case !errors.As(zerr, &kerr) && !errors.Is(zerr, context.DeadlineExceeded):
+		// Not an answer of the zombie (a refused connection, say): the write never reached it.
+		t.Errorf("the write to the zombie failed without reaching it, so it shows nothing: %v", zerr)
+	default:
 		t.Logf("acks=all write straight to the zombie (partition %d): not acknowledged after %s: %v", probe, time.Since(zstart).Round(100*time.Millisecond), zerr)
 	}
 
