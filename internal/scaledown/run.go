@@ -116,10 +116,13 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 	rep := &Report{Planned: pending}
+	if pending == 0 {
+		o.Log(fmt.Sprintf("brokers %d and up hold no partition replica: nothing to move", o.Keep))
+		rep.Took = time.Since(start)
+		return rep, nil
+	}
 	if o.DryRun {
-		if len(all) > 0 {
-			o.Log(fmt.Sprintf("would move %d partitions off brokers %d and up: %s", len(all), o.Keep, describe(all, 5)))
-		}
+		o.Log(fmt.Sprintf("would move %d partitions off brokers %d and up: %s", pending, o.Keep, describe(all, 5)))
 		return rep, nil
 	}
 	touched := map[string]bool{}
@@ -128,10 +131,6 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	for k := range removing {
 		touched[k[:strings.LastIndex(k, "-")]] = true
-	}
-	if len(touched) == 0 {
-		rep.Took = time.Since(start)
-		return rep, nil
 	}
 	o.Log(fmt.Sprintf("moving %d partitions off brokers %d and up (%d reassignments already in progress), throttled at %d bytes/s per broker",
 		len(all), o.Keep, len(removing), o.Throttle))
