@@ -10,6 +10,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kafka-kraft/kafka-kraft/internal/kfaketest"
 )
 
 func TestPlanReplicationFactor(t *testing.T) {
@@ -157,7 +159,7 @@ func TestAdminWireMatchesKafka(t *testing.T) {
 func TestClusterCommandAgainstKfake(t *testing.T) {
 	t.Parallel()
 	// A topic created while the cluster was smaller (RF 1) must stay writable with acks=all.
-	c := kfakeWithTopic(t, "small", 1, 1)
+	c := kfaketest.WithTopic(t, "small", 1, 1)
 	var out, errOut bytes.Buffer
 	code := run([]string{"cluster", "-bootstrap", strings.Join(c.ListenAddrs(), ","), "-brokers", "3", "-set", "min.insync.replicas=2", "-timeout", "20s"}, &out, &errOut)
 	t.Logf("output:\n%s%s", out.String(), errOut.String())

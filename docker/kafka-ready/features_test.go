@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kafka-kraft/kafka-kraft/internal/kfaketest"
 )
 
 func TestFeatureWireMatchesKafka(t *testing.T) {
@@ -60,7 +62,7 @@ func TestFeatureWireMatchesKafka(t *testing.T) {
 // fields) even at flexible versions; a real round trip decodes.
 func TestApiVersionsHeaderAgainstKfake(t *testing.T) {
 	t.Parallel()
-	c := kfakeWithTopic(t, "t", 1, 1)
+	c := kfaketest.WithTopic(t, "t", 1, 1)
 	r := &clusterRun{request: 5 * time.Second}
 	if _, err := r.apiVersions(c.ListenAddrs()[0]); err != nil {
 		t.Fatalf("api versions against kfake: %v", err)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kafka-kraft/kafka-kraft/internal/kfaketest"
 )
 
 // Pure and client tiers of the readiness probe. The image tier (tests/image) runs it inside the
@@ -161,7 +160,7 @@ func TestDescribeQuorumWireMatchesKafka(t *testing.T) {
 // TCP: a registered broker replicating a fully in-sync topic is ready, an unknown one is not.
 func TestProbeAgainstKfake(t *testing.T) {
 	t.Parallel()
-	c := kfakeWithTopic(t, "probe", 3, 3)
+	c := kfaketest.WithTopic(t, "probe", 3, 3)
 	addr := c.ListenAddrs()[0]
 
 	ready, why := probe(Node{ID: 1, Broker: true}, addr, 3*time.Second, 1000)
@@ -210,29 +209,4 @@ func TestRunReadsTheNodeConfiguration(t *testing.T) {
 			}
 		})
 	}
-}
-
-// kfakeWithTopic starts a three-broker kfake cluster (closed with the test) holding one topic.
-func kfakeWithTopic(t *testing.T, topic string, partitions int32, rf int16) *kfake.Cluster {
-	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(3))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	create := kmsg.NewPtrCreateTopicsRequest()
-	ct := kmsg.NewCreateTopicsRequestTopic()
-	ct.Topic, ct.NumPartitions, ct.ReplicationFactor = topic, partitions, rf
-	create.Topics = append(create.Topics, ct)
-	if _, err := create.RequestWith(ctx, cl); err != nil {
-		t.Fatalf("create topic %s: %v", topic, err)
-	}
-	return c
 }

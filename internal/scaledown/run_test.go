@@ -10,36 +10,16 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
-	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kafka-kraft/kafka-kraft/internal/kfaketest"
 )
 
-// kfakeWith starts franz-go's in-process Kafka with three brokers and one topic. kfake does not move
-// replicas, so the moves themselves are shown on the real cluster (tests/e2e); this tier shows the
-// refusal, the dry run and the no-op.
+// kfakeWith starts kfake with three brokers and one topic and returns its addresses. kfake does not
+// move replicas, so the moves themselves are shown on the real cluster (tests/e2e); this tier shows
+// the refusal, the dry run, the no-op and the throttles.
 func kfakeWith(t *testing.T, topic string, partitions int32, rf int16) []string {
 	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(3))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	req := kmsg.NewPtrCreateTopicsRequest()
-	rt := kmsg.NewCreateTopicsRequestTopic()
-	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = topic, partitions, rf
-	req.Topics = append(req.Topics, rt)
-	if _, err := req.RequestWith(ctx, cl); err != nil {
-		t.Fatal(err)
-	}
-	return c.ListenAddrs()
+	return kfaketest.WithTopic(t, topic, partitions, rf).ListenAddrs()
 }
 
 func TestRunRefusesTopicsWiderThanTheRemainingBrokers(t *testing.T) {
