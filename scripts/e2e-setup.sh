@@ -12,9 +12,11 @@
 #      (../shared/pulumi-tools/install.sh, about 8 minutes the first time);
 #   3. a cluster: the one KUBECONFIG names when it answers, else k8s-local
 #      (../shared/k8s-local/up.sh, about 15 minutes the first time, then about 1 minute);
-#   4. the Kafka, kcat and registry images (scripts/build-images.sh);
+#   4. the Kafka, kcat and registry images, and the Kafka image of the upgrade test's starting
+#      release (scripts/build-images.sh twice);
 #   5. k8s-local only: the images are loaded into the node's containerd. Another cluster must be able
-#      to pull the images named by KAFKA_IMAGE, KCAT_IMAGE and REGISTRY_IMAGE itself (set them to
+#      to pull the images named by KAFKA_IMAGE, KCAT_IMAGE, REGISTRY_IMAGE and
+#      KAFKA_E2E_UPGRADE_IMAGE itself (set them to
 #      references in a registry its nodes reach, pushed beforehand), and must let NodePorts
 #      31090-31093 and 31500 answer on 127.0.0.1 of this machine (the tests use the default ports).
 #
@@ -24,6 +26,8 @@
 #   K8S_LOCAL_HOME      k8s-local state (default /var/lib/k8s-local, as k8s-local itself)
 #   PULUMI_TOOLS_DIR    pulumi-tools scripts (default <repo>/../shared/pulumi-tools, else /work/shared/pulumi-tools)
 #   KAFKA_IMAGE, KCAT_IMAGE, REGISTRY_IMAGE   image tags (passed to scripts/build-images.sh)
+#   KAFKA_E2E_UPGRADE_FROM, KAFKA_E2E_UPGRADE_IMAGE   the upgrade test's starting release (default
+#                       4.3.1, one of internal/kraft's Releases) and its image tag
 #   E2E_WAIT_SECONDS    how long to wait for a k8s-local or pulumi-tools build that another process
 #                       runs (default 3600)
 #   KAFKA_E2E_NODES     k8s-local nodes (default 3: zones zone-a/b/c, for spread, drain and node-loss

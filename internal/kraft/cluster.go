@@ -73,13 +73,9 @@ func ClusterJobCommand(c Config) []string {
 	return append(cmd, "-internal-rf", itoa(rf))
 }
 
-func jobName(prefix string, cmd []string) string {
-	sum := sha256.Sum256([]byte(strings.Join(cmd, "\x00")))
-	return prefix + "-" + hex.EncodeToString(sum[:])[:10]
-}
-
 // ClusterJobObjectName is the Job's Kubernetes name: ClusterJobName plus the first 10 hex digits of
 // the command's hash (63 characters at most).
 func ClusterJobObjectName(c Config) string {
-	return jobName(ClusterJobName, ClusterJobCommand(c))
+	sum := sha256.Sum256([]byte(strings.Join(ClusterJobCommand(c), "\x00")))
+	return ClusterJobName + "-" + hex.EncodeToString(sum[:])[:10]
 }

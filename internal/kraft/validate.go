@@ -259,7 +259,7 @@ func (c Config) Validate() error {
 	if c.Spread != SpreadSoft && c.Spread != SpreadHard {
 		bad(KeySpread, c.Spread, "must be %q (prefer one pod per node and zone) or %q (never two pods on one node)", SpreadSoft, SpreadHard)
 	}
-	if v, ok := quantityValue(c.ReassignmentThrottle); !ok || v < 1<<20 || strings.HasSuffix(c.ReassignmentThrottle, "m") {
+	if v, ok := quantityValue(c.ReassignmentThrottle); !ok || v < 1<<20 {
 		bad(KeyReassignmentThrottle, c.ReassignmentThrottle, "must be bytes per second per broker, at least 1Mi, such as %s", DefaultReassignmentThrottle)
 	}
 	if c.Kcat.Enabled && !imageRef.MatchString(c.Kcat.Image) {

@@ -97,6 +97,8 @@ func TestValidateRejects(t *testing.T) {
 		{name: "base image with a space", mutate: func(c *Config) { c.Image.BaseImage = "eclipse temurin" }, wantKey: KeyBaseImage, wantText: "must be an image reference of a Java 17+ runtime"},
 		{name: "registry image empty", mutate: func(c *Config) { c.Registry.Image = "" }, wantKey: KeyRegistryImage, wantText: imageRef},
 		{name: "kafka 3.9.0 has ZooKeeper and is not supported", mutate: func(c *Config) { c.Image.KafkaVersion = "3.9.0" }, wantKey: KeyKafkaVersion, wantText: "must be one of 4.3.1, 4.4.0"},
+		{name: "reassignment throttle below 1Mi", mutate: func(c *Config) { c.ReassignmentThrottle = "100Ki" }, wantKey: KeyReassignmentThrottle, wantText: "must be bytes per second per broker, at least 1Mi, such as 50Mi"},
+		{name: "reassignment throttle not a quantity", mutate: func(c *Config) { c.ReassignmentThrottle = "fast" }, wantKey: KeyReassignmentThrottle, wantText: "at least 1Mi"},
 		{name: "kafka version latest", mutate: func(c *Config) { c.Image.KafkaVersion = "latest" }, wantKey: KeyKafkaVersion, wantText: "must be one of 4.3.1, 4.4.0"},
 		{name: "kafka version without patch", mutate: func(c *Config) { c.Image.KafkaVersion = "4.4" }, wantKey: KeyKafkaVersion, wantText: "must be one of 4.3.1, 4.4.0"},
 		{name: "dist source ftp", mutate: func(c *Config) { c.Image.DistSource = "ftp" }, wantKey: KeyDistSource, wantText: `must be "apache" (download from the Apache site) or "context"`},

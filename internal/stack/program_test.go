@@ -6,6 +6,7 @@ package stack
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -86,6 +87,17 @@ func (r *recorder) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) 
 // run executes the program with the given config and returns the recorder, the outputs and the error.
 func run(t *testing.T, config map[string]string, previous map[string]any, secretKeys ...string) (*recorder, map[string]string, error) {
 	t.Helper()
+	return runMode(t, false, config, previous, secretKeys...)
+}
+
+// runDry is run as a preview (ctx.DryRun()).
+func runDry(t *testing.T, config map[string]string, previous map[string]any) (*recorder, map[string]string, error) {
+	t.Helper()
+	return runMode(t, true, config, previous)
+}
+
+func runMode(t *testing.T, dryRun bool, config map[string]string, previous map[string]any, secretKeys ...string) (*recorder, map[string]string, error) {
+	t.Helper()
 	rec := &recorder{previous: previous}
 	outs := map[string]string{}
 	cfg := map[string]string{}
@@ -112,6 +124,7 @@ func run(t *testing.T, config map[string]string, previous map[string]any, secret
 		return nil
 	}, pulumi.WithMocksWithOrganization("organization", "kafka-kraft", "test", rec), func(ri *pulumi.RunInfo) {
 		ri.Config = cfg
+		ri.DryRun = dryRun
 		for _, k := range secretKeys {
 			ri.ConfigSecretKeys = append(ri.ConfigSecretKeys, "kafka-kraft:"+k)
 		}
@@ -620,10 +633,36 @@ var fakeMoves sync.Map
 func init() {
 	moveReplicas = func(_ context.Context, o scaledown.Options) (*scaledown.Report, error) {
 		fakeMoves.Store(o.Brokers[0], o)
-		if o.Brokers[0] == "refuse:9092" {
+		switch o.Brokers[0] {
+		case "refuse:9092":
 			return nil, &scaledown.Refused{Keep: o.Keep, Topics: map[string]int{"orders": 5}}
+		case "unreachable:9092":
+			return nil, errors.New("dial tcp unreachable:9092: connection refused")
 		}
 		return &scaledown.Report{}, nil
+	}
+}
+
+// TestScaleDownWithTheClusterOutOfReach: preview only warns (up checks again), up fails before
+// registering anything, saying that nothing else changed and that up again resumes.
+func TestScaleDownWithTheClusterOutOfReach(t *testing.T) {
+	t.Parallel()
+	c := kraft.Defaults("kafka-kraft", "test")
+	c.Replicas = 5
+	prev := deployedMap(t, c)
+	prev[previousExternalKey] = "unreachable:9092"
+	config := map[string]string{"replicas": "4", "controllers": "3"}
+	if _, _, err := runDry(t, config, prev); err != nil {
+		t.Errorf("preview with the cluster out of reach: %v; want a warning only", err)
+	}
+	rec, _, err := run(t, config, prev)
+	if err == nil || !strings.Contains(err.Error(), "nothing else was changed, and `up` again resumes the moves") || !strings.Contains(err.Error(), "unreachable:9092") {
+		t.Errorf("up with the cluster out of reach: err = %v", err)
+	}
+	for _, r := range rec.resources {
+		if r.Type != "pulumi:pulumi:Stack" && r.Type != "pulumi:pulumi:StackReference" {
+			t.Errorf("%s %q was registered although the replicas could not be moved", r.Type, r.Name)
+		}
 	}
 }
 
