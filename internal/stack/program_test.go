@@ -6,8 +6,8 @@ package stack
 
 import (
 	"context"
-	"errors"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
