@@ -111,6 +111,14 @@ type Config struct {
 
 	// Kcat is the optional kcat client Deployment.
 	Kcat Kcat
+
+	// Security of the listeners, users and ACLs (security.go).
+	Security Security
+
+	// SecretBrokerProperties is set by the program when brokerProperties was set with `pulumi
+	// config set --secret`: then every one of them is kept out of the ConfigMap (see
+	// SplitBrokerProperties).
+	SecretBrokerProperties bool
 }
 
 // Storage configures persistent storage.
@@ -198,6 +206,7 @@ const (
 	DefaultDistSource           = DistSourceApache
 	DefaultImageContext         = "./docker"
 	DefaultKcatImage            = "edenhill/kcat:1.7.1"
+	DefaultSecurity             = SecurityTLS
 
 	DistSourceApache  = "apache"
 	DistSourceContext = "context"
@@ -262,6 +271,7 @@ func Defaults(project, stack string) Config {
 			DistSource:   DefaultDistSource,
 			Context:      DefaultImageContext,
 		},
-		Kcat: Kcat{Enabled: true, Image: DefaultKcatImage},
+		Kcat:     Kcat{Enabled: true, Image: DefaultKcatImage},
+		Security: Security{Mode: DefaultSecurity, Users: map[string]User{}},
 	}
 }

@@ -26,6 +26,11 @@ type Rendered struct {
 	// only scale-up adds: growing the cluster does not restart existing brokers unless a shared
 	// setting (such as a replication factor) changes with it.
 	Hash string
+	// SecretProperties is SecretPropertiesFile: the brokerProperties that are secrets (see
+	// SplitBrokerProperties), or "" when there are none. It goes to a Secret, never to Files,
+	// and is not part of Hash (a hash of a secret on the pod template would let anyone who reads
+	// pods test guesses); the Secret's name (SecretName) changes with it instead.
+	SecretProperties string
 }
 
 // SharedPropertiesFile and NodePropertiesFile name the ConfigMap keys.
@@ -68,11 +73,10 @@ var ManagedKeys = []string{
 func SharedProperties(c Config) map[string]string {
 	rf := ReplicationFactor(c.Replicas)
 	isr := MinInsyncReplicas(c.Replicas)
-	return map[string]string{
+	props := map[string]string{
 		"controller.listener.names":                "CONTROLLER",
 		"controller.quorum.voters":                 QuorumVoters(c),
 		"inter.broker.listener.name":               "INTERNAL",
-		"listener.security.protocol.map":           "CONTROLLER:PLAINTEXT,INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT",
 		"log.dirs":                                 LogDir,
 		"default.replication.factor":               itoa(rf),
 		"min.insync.replicas":                      itoa(isr),
@@ -87,20 +91,37 @@ func SharedProperties(c Config) map[string]string {
 		// ("group.initial.rebalance.delay.ms": "3000").
 		"group.initial.rebalance.delay.ms": "0",
 	}
+	for k, v := range SecurityProperties(c) {
+		props[k] = v
+	}
+	return props
+}
+
+// nodeListeners returns listeners and advertised.listeners of a node whose in-cluster host name
+// is host and whose external port is port (placeholders in the broker template).
+func nodeListeners(c Config, controller bool, host, port string) (listeners, advertised string) {
+	l := []string{fmt.Sprintf("INTERNAL://:%d", InternalPort)}
+	a := []string{fmt.Sprintf("INTERNAL://%s:%d", host, InternalPort)}
+	if controller {
+		l = append(l, fmt.Sprintf("CONTROLLER://:%d", ControllerPort))
+	}
+	if c.Security.Enabled() {
+		l = append(l, fmt.Sprintf("CLIENT://:%d", ClientPort))
+		a = append(a, fmt.Sprintf("CLIENT://%s:%d", host, ClientPort))
+	}
+	l = append(l, fmt.Sprintf("EXTERNAL://:%d", ExternalPort))
+	a = append(a, fmt.Sprintf("EXTERNAL://%s:%s", c.ExternalHost, port))
+	return strings.Join(l, ","), strings.Join(a, ",")
 }
 
 // NodeProperties returns the settings that differ per node.
 func NodeProperties(c Config, n Node) map[string]string {
-	listeners := fmt.Sprintf("INTERNAL://:%d,EXTERNAL://:%d", InternalPort, ExternalPort)
-	if n.Controller {
-		listeners = fmt.Sprintf("INTERNAL://:%d,CONTROLLER://:%d,EXTERNAL://:%d", InternalPort, ControllerPort, ExternalPort)
-	}
+	listeners, advertised := nodeListeners(c, n.Controller, n.InternalHost, itoa(n.ExternalNodePort))
 	return map[string]string{
-		"node.id":       itoa(n.NodeID),
-		"process.roles": n.Roles(),
-		"listeners":     listeners,
-		"advertised.listeners": fmt.Sprintf("INTERNAL://%s:%d,EXTERNAL://%s:%d",
-			n.InternalHost, InternalPort, c.ExternalHost, n.ExternalNodePort),
+		"node.id":              itoa(n.NodeID),
+		"process.roles":        n.Roles(),
+		"listeners":            listeners,
+		"advertised.listeners": advertised,
 	}
 }
 
@@ -149,7 +170,8 @@ func escapeProperty(s string, key bool) string {
 // Render computes the ConfigMap data and its hash. The Config must have passed Validate.
 func Render(c Config) Rendered {
 	shared := SharedProperties(c)
-	for k, v := range c.BrokerProperties {
+	plain, secret := SplitBrokerProperties(c.BrokerProperties, c.SecretBrokerProperties)
+	for k, v := range plain {
 		shared[k] = v
 	}
 	files := map[string]string{
@@ -165,19 +187,23 @@ func Render(c Config) Rendered {
 			NodeProperties(c, n))
 	}
 	files[BrokerTemplateFile] = brokerTemplate(c)
-	return Rendered{ClusterID: EffectiveClusterID(c), Files: files, Hash: configHash(c, files), Name: configMapName(files)}
+	r := Rendered{ClusterID: EffectiveClusterID(c), Files: files, Hash: configHash(c, files), Name: configMapName(files)}
+	if len(secret) > 0 {
+		r.SecretProperties = FormatProperties("Secret broker settings of stack "+c.Stack+" (brokerProperties). Rendered by kafka-kraft; do not edit.", secret)
+	}
+	return r
 }
 
 // brokerTemplate renders BrokerTemplateFile: NodeProperties of a broker-only node, with
 // placeholders for its ordinal and external port.
 func brokerTemplate(c Config) string {
+	host := fmt.Sprintf("%s-%s.%s.%s.svc.%s", StatefulSetName, OrdinalPlaceholder, HeadlessServiceName, c.Namespace, c.ClusterDomain)
+	listeners, advertised := nodeListeners(c, false, host, ExternalPortPlaceholder)
 	props := map[string]string{
-		"node.id":       OrdinalPlaceholder,
-		"process.roles": "broker",
-		"listeners":     fmt.Sprintf("INTERNAL://:%d,EXTERNAL://:%d", InternalPort, ExternalPort),
-		"advertised.listeners": fmt.Sprintf("INTERNAL://%s:%d,EXTERNAL://%s:%s",
-			fmt.Sprintf("%s-%s.%s.%s.svc.%s", StatefulSetName, OrdinalPlaceholder, HeadlessServiceName, c.Namespace, c.ClusterDomain),
-			InternalPort, c.ExternalHost, ExternalPortPlaceholder),
+		"node.id":              OrdinalPlaceholder,
+		"process.roles":        "broker",
+		"listeners":            listeners,
+		"advertised.listeners": advertised,
 	}
 	header := "Broker-only nodes (ordinal " + itoa(c.Controllers) + " and up). Rendered by kafka-kraft; do not edit.\n" +
 		"The entrypoint fills in the node's ordinal and its external port (the base below plus the ordinal)."

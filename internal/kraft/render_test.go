@@ -32,8 +32,19 @@ var renderGoldenCases = []struct {
 				"auto.create.topics.enable": "false",
 				// Not managed: a user may lower the default the program picks.
 				"default.replication.factor": "2",
-				"ssl.keystore.location":      `C:\keys\broker.jks`,
+				// With security "none" the TLS settings are the user's; a password goes to the
+				// Secret, not the ConfigMap, whatever the mode.
+				"ssl.keystore.location": `C:\keys\broker.jks`,
+				"ssl.keystore.password": "do-not-print-me",
 			}
+			c.Security.Mode = SecurityNone
+		},
+	},
+	{
+		name: "secret-broker-properties",
+		mutate: func(c *Config) {
+			c.BrokerProperties = map[string]string{"log.retention.hours": "24", "ssl.cipher.suites": "TLS_AES_256_GCM_SHA384"}
+			c.SecretBrokerProperties = true
 		},
 	},
 	{
@@ -68,6 +79,9 @@ func goldenText(t *testing.T, c Config, r Rendered) string {
 			t.Errorf("Render produced no %s", n)
 		}
 		fmt.Fprintf(&b, "\n=== %s ===\n%s", n, content)
+	}
+	if r.SecretProperties != "" {
+		fmt.Fprintf(&b, "\n=== %s (a Secret, not in the ConfigMap) ===\n%s", SecretPropertiesFile, r.SecretProperties)
 	}
 	for i := c.Controllers; i < c.Replicas; i++ {
 		f, ok := NodeFile(r, i)
@@ -241,8 +255,8 @@ func TestRenderedProperties(t *testing.T) {
 			want: map[string]string{
 				"node.id":              "2",
 				"process.roles":        "broker,controller",
-				"listeners":            "INTERNAL://:9092,CONTROLLER://:9093,EXTERNAL://:9094",
-				"advertised.listeners": "INTERNAL://kafka-2.kafka-svc.kafka-kraft.svc.cluster.local:9092,EXTERNAL://127.0.0.1:31092",
+				"listeners":            "INTERNAL://:9092,CONTROLLER://:9093,CLIENT://:9095,EXTERNAL://:9094",
+				"advertised.listeners": "INTERNAL://kafka-2.kafka-svc.kafka-kraft.svc.cluster.local:9092,CLIENT://kafka-2.kafka-svc.kafka-kraft.svc.cluster.local:9095,EXTERNAL://127.0.0.1:31092",
 			},
 		},
 		{
@@ -252,8 +266,34 @@ func TestRenderedProperties(t *testing.T) {
 			want: map[string]string{
 				"node.id":              "4",
 				"process.roles":        "broker",
+				"listeners":            "INTERNAL://:9092,CLIENT://:9095,EXTERNAL://:9094",
+				"advertised.listeners": "INTERNAL://kafka-4.kafka-svc.kafka-kraft.svc.cluster.local:9092,CLIENT://kafka-4.kafka-svc.kafka-kraft.svc.cluster.local:9095,EXTERNAL://127.0.0.1:31094",
+			},
+		},
+		{
+			name: "security none keeps the PLAINTEXT listeners of before",
+			mutate: func(c *Config) {
+				withReplicas(5, 3)(c)
+				c.Security.Mode = SecurityNone
+			},
+			file: NodePropertiesFile(4),
+			want: map[string]string{
 				"listeners":            "INTERNAL://:9092,EXTERNAL://:9094",
 				"advertised.listeners": "INTERNAL://kafka-4.kafka-svc.kafka-kraft.svc.cluster.local:9092,EXTERNAL://127.0.0.1:31094",
+			},
+		},
+		{
+			name:   "security tls: mutual TLS between nodes, SCRAM for clients, ACLs",
+			mutate: withReplicas(3, 3),
+			file:   SharedPropertiesFile,
+			want: map[string]string{
+				"listener.security.protocol.map":                 "CONTROLLER:SSL,INTERNAL:SSL,CLIENT:SASL_SSL,EXTERNAL:SASL_SSL",
+				"listener.name.internal.ssl.client.auth":         "required",
+				"listener.name.controller.ssl.client.auth":       "required",
+				"listener.name.external.sasl.enabled.mechanisms": "SCRAM-SHA-512",
+				"authorizer.class.name":                          AuthorizerClass,
+				"super.users":                                    "User:CN=kafka-node;User:admin",
+				"ssl.keystore.type":                              "PEM",
 			},
 		},
 	}

@@ -24,6 +24,7 @@ var Keys = []string{
 	KeyRegistry, KeyRegistryImage, KeyRegistryNodePort, KeyRegistrySize,
 	KeyImage, KeyImageRepository, KeyKafkaVersion, KeyBaseImage, KeyDistSource, KeyImageContext,
 	KeyKcatEnabled, KeyKcatImage,
+	KeySecurity, KeyUsers,
 }
 
 // FromSettings builds a Config from raw config values: Defaults, overridden by every key that is set.
@@ -101,6 +102,15 @@ func FromSettings(project, stack string, get Lookup) (Config, error) {
 	str(KeyImageContext, &c.Image.Context)
 	boolean(KeyKcatEnabled, &c.Kcat.Enabled)
 	str(KeyKcatImage, &c.Kcat.Image)
+	str(KeySecurity, &c.Security.Mode)
+	if v, ok := get(KeyUsers); ok && strings.TrimSpace(v) != "" {
+		users, err := parseUsers(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("config %q: %w", KeyUsers, err))
+		} else {
+			c.Security.Users = users
+		}
+	}
 	return c, errors.Join(errs...)
 }
 

@@ -4,7 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -182,13 +183,8 @@ func NextVolumeGenerations(prev Deployed, replicas int) []int {
 func DataClaim(ordinal int) string { return DataClaimName + "-" + PodName(ordinal) }
 
 // sortedKeys returns the keys of m in lexical order.
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }

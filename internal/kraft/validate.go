@@ -7,7 +7,6 @@ import (
 	"net"
 	"path"
 	"regexp"
-	"slices"
 	"strings"
 )
 
@@ -44,6 +43,8 @@ const (
 	KeyKcatImage            = "kcatImage"
 	KeySpread               = "spread"
 	KeyReassignmentThrottle = "reassignmentThrottle"
+	KeySecurity             = "security"
+	KeyUsers                = "users"
 )
 
 var (
@@ -80,6 +81,10 @@ func suggestStackName(s string) string {
 // brokerKeyPrefixes are families of valid keys that Kafka accepts beyond its fixed list: per-listener
 // overrides (listener.name.<listener>.<key>) and config providers (config.providers.<name>.*).
 var brokerKeyPrefixes = []string{"listener.name.", "config.providers."}
+
+// authorizerKeys are settings of the StandardAuthorizer: they are read by the authorizer, not
+// declared by the broker's config, so the generated brokerkeys lists do not have them.
+var authorizerKeys = map[string]bool{"super.users": true, "allow.everyone.if.no.acl.found": true}
 
 var (
 	dns1123Label = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
@@ -222,9 +227,9 @@ func (c Config) Validate() error {
 	}
 	for _, k := range sortedKeys(c.BrokerProperties) {
 		switch {
-		case slices.Contains(ManagedKeys, k) || strings.HasPrefix(k, "controller.quorum."):
-			bad(KeyBrokerProperties+"."+k, c.BrokerProperties[k], "%q is managed by kafka-kraft and cannot be overridden (managed keys: %s)",
-				k, strings.Join(ManagedKeys, ", "))
+		case c.managedKey(k):
+			bad(KeyBrokerProperties+"."+k, c.BrokerProperties[k], "%q is managed by kafka-kraft and cannot be overridden (managed keys with %s %q: %s)",
+				k, KeySecurity, c.Security.Mode, strings.Join(c.managedKeysOf(), ", "))
 		case !KnownBrokerKey(keysOf, k):
 			bad(KeyBrokerProperties+"."+k, c.BrokerProperties[k], "%q is not a Kafka %s broker setting (see https://kafka.apache.org/documentation/#brokerconfigs)",
 				k, keysOf)
@@ -262,6 +267,7 @@ func (c Config) Validate() error {
 	if v, ok := quantityValue(c.ReassignmentThrottle); !ok || v < 1<<20 {
 		bad(KeyReassignmentThrottle, c.ReassignmentThrottle, "must be bytes per second per broker, at least 1Mi, such as %s", DefaultReassignmentThrottle)
 	}
+	c.validateSecurity(bad)
 	if c.Kcat.Enabled && !imageRef.MatchString(c.Kcat.Image) {
 		bad(KeyKcatImage, c.Kcat.Image, "must be an image reference such as %s", DefaultKcatImage)
 	}
@@ -270,7 +276,7 @@ func (c Config) Validate() error {
 
 // KnownBrokerKey reports whether k is a broker setting of Kafka release version (one of Releases).
 func KnownBrokerKey(version, k string) bool {
-	if brokerKeys[version][k] {
+	if brokerKeys[version][k] || authorizerKeys[k] {
 		return true
 	}
 	for _, p := range brokerKeyPrefixes {

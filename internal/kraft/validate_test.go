@@ -16,6 +16,9 @@ func TestValidateRejects(t *testing.T) {
 			}
 		}
 	}
+	users := func(name string, u User) func(*Config) {
+		return func(c *Config) { c.Security.Users = map[string]User{name: u} }
+	}
 	const (
 		byteQty  = "must be a positive Kubernetes byte quantity"
 		managed  = "is managed by kafka-kraft and cannot be overridden"
@@ -89,6 +92,22 @@ func TestValidateRejects(t *testing.T) {
 		{name: "broker property advertised.listeners is managed", mutate: props("advertised.listeners", "x"), wantKey: "brokerProperties.advertised.listeners", wantText: managed},
 		{name: "misspelt broker property", mutate: props("log.retention.hour", "24"), wantKey: "brokerProperties.log.retention.hour", wantText: "is not a Kafka 4.4.0 broker setting"},
 		{name: "topic-level key is not a broker setting", mutate: props("retention.ms", "1000"), wantKey: "brokerProperties.retention.ms", wantText: "is not a Kafka 4.4.0 broker setting"},
+		{name: "per-listener TLS setting with security on", mutate: props("listener.name.external.ssl.client.auth", "none"), wantKey: "brokerProperties.listener.name.external.ssl.client.auth", wantText: "is managed by kafka-kraft"},
+		{name: "authorizer with security on", mutate: props("authorizer.class.name", "x"), wantKey: "brokerProperties.authorizer.class.name", wantText: "is managed by kafka-kraft"},
+		{name: "unknown security mode", mutate: func(c *Config) { c.Security.Mode = "scram" }, wantKey: KeySecurity, wantText: `must be "tls"`},
+		{name: "users without security", mutate: func(c *Config) {
+			c.Security.Mode = SecurityNone
+			c.Security.Users = map[string]User{"app": {}}
+		}, wantKey: KeyUsers, wantText: `needs security "tls"`},
+		{name: "reserved user name", mutate: users("admin", User{}), wantKey: "users.admin", wantText: "is reserved"},
+		{name: "bad user name", mutate: users("a b", User{}), wantKey: "users.a b", wantText: "a user name is 1 to 64"},
+		{name: "short password", mutate: users("app", User{Password: "short"}), wantKey: "users.app.password", wantText: "at least 12 characters"},
+		{name: "unknown ACL resource", mutate: users("app", User{ACLs: []ACL{{Resource: "topics", Name: "t", Pattern: "literal", Operations: []string{"read"}}}}), wantKey: "users.app.acls[0].resource", wantText: "must be one of topic, group, cluster, transactional-id"},
+		{name: "unknown ACL operation", mutate: users("app", User{ACLs: []ACL{{Resource: "topic", Name: "t", Pattern: "literal", Operations: []string{"produce"}}}}), wantKey: "users.app.acls[0].operations", wantText: "must be one of all, read, write"},
+		{name: "ACL without operations", mutate: users("app", User{ACLs: []ACL{{Resource: "topic", Name: "t", Pattern: "literal"}}}), wantKey: "users.app.acls[0].operations", wantText: "at least one"},
+		{name: "prefixed star", mutate: users("app", User{ACLs: []ACL{{Resource: "group", Name: "*", Pattern: "prefixed", Operations: []string{"read"}}}}), wantKey: "users.app.acls[0].name", wantText: "use pattern literal"},
+		{name: "cluster ACL on another name", mutate: users("app", User{ACLs: []ACL{{Resource: "cluster", Name: "c", Pattern: "literal", Operations: []string{"describe"}}}}), wantKey: "users.app.acls[0].name", wantText: `"kafka-cluster"`},
+		{name: "bad ACL pattern", mutate: users("app", User{ACLs: []ACL{{Resource: "topic", Name: "t", Pattern: "match", Operations: []string{"read"}}}}), wantKey: "users.app.acls[0].pattern", wantText: `must be "literal"`},
 		{name: "bare listener.name prefix", mutate: props("listener.name.", "x"), wantKey: "brokerProperties.listener.name.", wantText: "is not a Kafka 4.4.0 broker setting"},
 		{name: "multi-line broker property value", mutate: props("log.retention.hours", "24\nnode.id=9"), wantKey: "brokerProperties.log.retention.hours", wantText: "must be a single line"},
 		{name: "broker property value with a carriage return", mutate: props("compression.type", "zstd\r"), wantKey: "brokerProperties.compression.type", wantText: "must be a single line"},
@@ -171,12 +190,12 @@ func TestValidateAccepts(t *testing.T) {
 		}},
 		{name: "known broker properties and per-listener overrides", mutate: func(c *Config) {
 			c.BrokerProperties = map[string]string{
-				"log.retention.hours":                          "24",
-				"num.partitions":                               "6",
-				"auto.create.topics.enable":                    "false",
-				"message.max.bytes":                            "2097152",
-				"listener.name.internal.ssl.keystore.location": "/etc/ssl/k.jks",
-				"config.providers.file.class":                  "org.apache.kafka.common.config.provider.FileConfigProvider",
+				"log.retention.hours":                    "24",
+				"num.partitions":                         "6",
+				"auto.create.topics.enable":              "false",
+				"message.max.bytes":                      "2097152",
+				"listener.name.external.max.connections": "100",
+				"config.providers.file.class":            "org.apache.kafka.common.config.provider.FileConfigProvider",
 			}
 		}},
 	}
