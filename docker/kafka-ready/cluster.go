@@ -21,6 +21,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"sort"
 	"strconv"
 	"strings"
@@ -138,6 +139,8 @@ func clusterCommand(args []string, stdout, stderr io.Writer) int {
 		internalRF = fs.Int("internal-rf", 0, "replication factor of the internal topics (capped at -brokers); 0 leaves them alone")
 		timeout    = fs.Duration("timeout", 10*time.Minute, "deadline of the whole command")
 		request    = fs.Duration("request-timeout", 10*time.Second, "deadline of each request")
+		tlsCADir   = fs.String("tls-ca-dir", "", "speak TLS with a client certificate issued from ca.crt/ca.key in this directory")
+		usersFile  = fs.String("users", "", "JSON file of SCRAM users and their ACLs to make the cluster's (see users.go)")
 	)
 	fs.Var(set, "set", "cluster-wide broker config default key=value (repeatable)")
 	features := featureTargets{}
@@ -162,6 +165,22 @@ func clusterCommand(args []string, stdout, stderr io.Writer) int {
 		addrs: strings.Split(*bootstrap, ","), brokers: *brokers, request: *request,
 		deadline: time.Now().Add(*timeout), out: stdout, name: "cluster",
 	}
+	if *tlsCADir != "" {
+		cfg, err := selfIssuedTLS(*tlsCADir, 24*time.Hour)
+		if err != nil {
+			fmt.Fprintf(stdout, "kafka-ready cluster: FAILED: client certificate: %v\n", err)
+			return 1
+		}
+		tlsConfig = cfg
+	}
+	if *usersFile != "" {
+		users, err := readUsers(*usersFile)
+		if err != nil {
+			fmt.Fprintf(stdout, "kafka-ready cluster: FAILED: %v\n", err)
+			return 1
+		}
+		c.users = users
+	}
 	if err := c.run(set, *internalRF, features); err != nil {
 		fmt.Fprintf(stdout, "kafka-ready cluster: FAILED: %v\n", err)
 		return 1
@@ -177,6 +196,8 @@ type clusterRun struct {
 	deadline time.Time
 	out      io.Writer
 	start    time.Time
+	// users, when set, are made the cluster's SCRAM users and ACLs (users.go).
+	users map[string]UserSpec
 }
 
 func (c *clusterRun) logf(format string, args ...any) {
@@ -194,6 +215,22 @@ func (c *clusterRun) call(apiKey, version int16, body []byte) ([]byte, error) {
 		errs = append(errs, fmt.Sprintf("%s: %v", addr, err))
 	}
 	return nil, fmt.Errorf("no broker answered: %s", strings.Join(errs, "; "))
+}
+
+// callController sends one request to the broker the metadata names as controller: the requests
+// that change the metadata (SCRAM credentials, ACLs) are forwarded from there to the active KRaft
+// controller, and kfake answers them only there. Falls back to call when it names none.
+func (c *clusterRun) callController(apiKey, version int16, body []byte) ([]byte, error) {
+	md, err := c.metadata()
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range md.Brokers {
+		if b.ID == md.Controller {
+			return roundTrip(net.JoinHostPort(b.Host, strconv.Itoa(int(b.Port))), c.request, apiKey, version, body)
+		}
+	}
+	return c.call(apiKey, version, body)
 }
 
 func (c *clusterRun) metadata() (*Metadata, error) {
@@ -266,6 +303,11 @@ func (c *clusterRun) run(set map[string]string, internalRF int, features feature
 	}
 	if len(set) > 0 {
 		if err := c.applyDefaults(set); err != nil {
+			return err
+		}
+	}
+	if c.users != nil {
+		if err := c.syncUsers(c.users); err != nil {
 			return err
 		}
 	}

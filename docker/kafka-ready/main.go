@@ -13,10 +13,13 @@
 // Usage:
 //
 //	kafka-ready [-config /tmp/kafka/server.properties] [-addr 127.0.0.1:9092] [-timeout 3s] [-max-quorum-lag 1000]
-//	kafka-ready cluster -bootstrap host:port,... -brokers N [-set key=value ...] [-internal-rf N]
+//	kafka-ready cluster -bootstrap host:port,... -brokers N [-set key=value ...] [-internal-rf N] [-tls-ca-dir DIR] [-users FILE]
+//	kafka-ready cert -ca-dir DIR -names a,b,... -pod NAME -out FILE [-days N]
 //
 // The second form (cluster.go) applies the cluster-wide settings a running cluster does not read
-// from server.properties; KraftCluster runs it as a Job.
+// from server.properties; KraftCluster runs it as a Job. The third (tls.go) issues the node's
+// certificate at start. With the inter-broker listener on SSL the probe speaks TLS with the node's
+// own certificate.
 //
 // It is a static binary with only the standard library, built into the image (docker/Dockerfile).
 package main
@@ -41,6 +44,9 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "cluster" {
 		return clusterCommand(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "cert" {
+		return certCommand(args[1:], stdout, stderr)
 	}
 
 	fs := flag.NewFlagSet("kafka-ready", flag.ContinueOnError)
@@ -73,6 +79,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if *addr == "" {
 		*addr = "127.0.0.1:" + port
+	}
+	if tlsConfig, err = probeTLS(props); err != nil {
+		fmt.Fprintf(stdout, "not ready: %s: %v\n", *config, err)
+		return 1
 	}
 	ready, why := probe(node, *addr, *timeout, *maxLag)
 	if !ready {

@@ -9,6 +9,7 @@ package main
 
 import (
 	"bufio"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -54,6 +55,10 @@ func (e *encoder) nullableString(s string) {
 func (e *encoder) compactString(s string) {
 	e.uvarint(uint64(len(s)) + 1)
 	e.b = append(e.b, s...)
+}
+func (e *encoder) compactBytes(b []byte) {
+	e.uvarint(uint64(len(b)) + 1)
+	e.b = append(e.b, b...)
 }
 func (e *encoder) compactArrayLen(n int) { e.uvarint(uint64(n) + 1) }
 func (e *encoder) nullCompactArray()     { e.uvarint(0) }
@@ -191,7 +196,15 @@ func requestFrame(apiKey, version int16, correlationID int32, body []byte) []byt
 // header v1: correlation id and tagged fields).
 func roundTrip(addr string, timeout time.Duration, apiKey, version int16, body []byte) ([]byte, error) {
 	deadline := time.Now().Add(timeout)
-	conn, err := net.DialTimeout("tcp", addr, timeout)
+	var conn net.Conn
+	var err error
+	if tlsConfig != nil {
+		cfg := tlsConfig.Clone()
+		cfg.ServerName, _, _ = net.SplitHostPort(addr)
+		conn, err = tls.DialWithDialer(&net.Dialer{Timeout: timeout}, "tcp", addr, cfg)
+	} else {
+		conn, err = net.DialTimeout("tcp", addr, timeout)
+	}
 	if err != nil {
 		return nil, err
 	}

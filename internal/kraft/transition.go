@@ -1,6 +1,7 @@
 package kraft
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 )
@@ -19,6 +20,9 @@ type Deployed struct {
 	VolumeGenerations []int
 	// KafkaVersion is the release the nodes run (its feature levels were raised after the roll).
 	KafkaVersion string
+	// Security is the listener security the nodes run with (Security.Mode); "" for a cluster
+	// deployed before kafka-kraft had security, which is SecurityNone.
+	Security string
 	// ExternalBootstrap is the external bootstrap address list the previous update exported (a
 	// scale-down reaches the running cluster through it). Not compared.
 	ExternalBootstrap string
@@ -43,6 +47,7 @@ func DeployedOf(c Config) Deployed {
 
 		VolumeGenerations: c.VolumeGenerations,
 		KafkaVersion:      c.Image.KafkaVersion,
+		Security:          c.Security.Mode,
 	}
 }
 
@@ -54,6 +59,9 @@ func DeployedOf(c Config) Deployed {
 //     nodes is allowed: the scale-down Job moves their replicas away first (ScaleDownJobCommand);
 //   - a Kafka release older than the deployed one's metadata.version: the levels were raised after
 //     the upgrade's roll, and Kafka cannot lower metadata.version;
+//   - changing security: every listener changes protocol at once, so during the roll the restarted
+//     nodes and the others could not talk to each other (a safe switch needs a listener added, a
+//     roll, the inter-broker listener moved, another roll; not automated yet);
 //   - changing the cluster id: existing data belongs to the old id and nodes refuse to start;
 //   - moving the namespace or the storage (class, size, host path): the StatefulSet's claim
 //     templates are immutable and the data would be left behind.
@@ -85,6 +93,14 @@ func CheckTransition(prev Deployed, next Config) error {
 			"the cluster's metadata.version was raised to %d (Kafka %s's) once every node ran %s; Kafka %s supports metadata.version up to %d and would not start on this metadata, "+
 				"and Kafka cannot lower metadata.version. Stay on %s or later",
 			from.MetadataVersion(), from.Version, from.Version, to.Version, to.MetadataVersion(), from.Version))
+	}
+	if from := cmp.Or(prev.Security, SecurityNone); from != next.Security.Mode {
+		why := "every listener would change protocol at once: during the roll the restarted nodes could not reach the others. Deploy a new stack with it and move the clients, or set it back"
+		if prev.Security == "" {
+			why = fmt.Sprintf("this cluster was deployed before kafka-kraft had security, and %q now defaults to %q. "+
+				"To keep it running as it is, run `pulumi config set %s %s`; for TLS and SCRAM, deploy a new stack and move the clients", KeySecurity, SecurityTLS, KeySecurity, SecurityNone)
+		}
+		refuse(KeySecurity, from, next.Security.Mode, why)
 	}
 	if prev.ClusterID != "" && prev.ClusterID != EffectiveClusterID(next) {
 		refuse(KeyClusterID, prev.ClusterID, EffectiveClusterID(next),

@@ -115,6 +115,23 @@ func TestCheckTransition(t *testing.T) {
 			want: []refusal{{KeyStorageClass, `from "local-path" to ""`, "claim templates are immutable"}},
 		},
 		{
+			name: "security off on a cluster deployed with it",
+			prev: deployed,
+			next: next(func(c *Config) { c.Security.Mode = SecurityNone }),
+			want: []refusal{{KeySecurity, "from tls to none", "every listener would change protocol at once"}},
+		},
+		{
+			name: "a cluster deployed before security existed says how to keep it",
+			prev: func() Deployed { d := deployed; d.Security = ""; return d }(),
+			next: next(nil),
+			want: []refusal{{KeySecurity, "from none to tls", "`pulumi config set security none`"}},
+		},
+		{
+			name: "a cluster deployed before security existed, kept without it",
+			prev: func() Deployed { d := deployed; d.Security = ""; return d }(),
+			next: next(func(c *Config) { c.Security.Mode = SecurityNone }),
+		},
+		{
 			name: "bigger volumes",
 			prev: deployed,
 			next: next(func(c *Config) { c.Storage.Size = "10Gi" }),
@@ -189,7 +206,7 @@ func TestDeployedOf(t *testing.T) {
 	want := Deployed{
 		Replicas: 5, Controllers: 3, ClusterID: DeriveClusterID(testProject, testStack, DefaultNamespace),
 		Namespace: DefaultNamespace, StorageClass: "local-path", StorageSize: "10Gi", HostPath: "/data",
-		KafkaVersion: DefaultKafkaVersion,
+		KafkaVersion: DefaultKafkaVersion, Security: SecurityTLS,
 	}
 	if got := DeployedOf(c); !reflect.DeepEqual(got, want) {
 		t.Errorf("DeployedOf() = %+v, want %+v", got, want)

@@ -97,6 +97,7 @@ func Program(ctx *pulumi.Context) error {
 		"volumeGenerations": pulumi.ToIntArray(append([]int{}, d.VolumeGenerations...)),
 		// The release the nodes run: a later release older than its metadata.version is refused.
 		"kafkaVersion": settled(pulumi.String(d.KafkaVersion)),
+		"security":     settled(pulumi.String(d.Security)),
 	})
 	return nil
 }
@@ -271,6 +272,6 @@ func deployedFromMap(m map[string]any) kraft.Deployed {
 	return kraft.Deployed{
 		Replicas: num("replicas"), Controllers: num("controllers"), ClusterID: str("clusterId"),
 		Namespace: str("namespace"), StorageClass: str("storageClass"), StorageSize: str("storageSize"),
-		HostPath: str("hostPath"), VolumeGenerations: gens, KafkaVersion: str("kafkaVersion"),
+		HostPath: str("hostPath"), VolumeGenerations: gens, KafkaVersion: str("kafkaVersion"), Security: str("security"),
 	}
 }
