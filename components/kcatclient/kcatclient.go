@@ -28,6 +28,32 @@ type Args struct {
 	Config kraft.Config
 	// Namespace to deploy into.
 	Namespace pulumi.StringInput
+	// ClientConfig is the content of the kcat config Secret (ClientConfig), nil with security
+	// "none"; ClientConfigSecret names that Secret (its name changes with its content).
+	ClientConfig       map[string]string
+	ClientConfigSecret string
+}
+
+// ConfigDir is where the kcat config Secret is mounted; ConfigFile is kcat's -F file in it.
+const (
+	ConfigDir  = "/etc/kcat"
+	ConfigFile = ConfigDir + "/kcat.conf"
+)
+
+// ClientConfig is the kcat config Secret's data with security on: librdkafka settings for the
+// CLIENT listener as the admin user, and the CA they name. nil with security "none".
+func ClientConfig(c kraft.Config, caCert, adminPassword string) map[string]string {
+	if !c.Security.Enabled() {
+		return nil
+	}
+	return map[string]string{
+		"kcat.conf": "security.protocol=SASL_SSL\n" +
+			"sasl.mechanisms=" + kraft.ScramMechanism + "\n" +
+			"sasl.username=" + kraft.AdminUser + "\n" +
+			"sasl.password=" + adminPassword + "\n" +
+			"ssl.ca.location=" + ConfigDir + "/ca.crt\n",
+		"ca.crt": caCert,
+	}
 }
 
 // KcatClient is the kafka-cat Deployment.
@@ -40,6 +66,9 @@ type KcatClient struct {
 
 // ExecCommand renders the kubectl command that runs kcat in the client against the in-cluster bootstrap.
 func ExecCommand(c kraft.Config) string {
+	if c.Security.Enabled() {
+		return fmt.Sprintf("kubectl -n %s exec deploy/%s -- kcat -F %s -L -b %s:%d", c.Namespace, kraft.KcatName, ConfigFile, kraft.HeadlessServiceName, kraft.ClientPort)
+	}
 	return fmt.Sprintf("kubectl -n %s exec deploy/%s -- kcat -L -b %s:%d", c.Namespace, kraft.KcatName, kraft.HeadlessServiceName, kraft.InternalPort)
 }
 
@@ -52,6 +81,25 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	c := args.Config
 	labels := kraft.Labels(c, kraft.KcatName)
 	uid := pulumi.Int(kraft.KafkaUID)
+	// The root filesystem is read-only; /tmp is the working directory.
+	vols := corev1.VolumeArray{&corev1.VolumeArgs{Name: pulumi.String("tmp"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}}}
+	mounts := corev1.VolumeMountArray{&corev1.VolumeMountArgs{Name: pulumi.String("tmp"), MountPath: pulumi.String("/tmp")}}
+	deps := []pulumi.Resource{}
+	if args.ClientConfig != nil {
+		sec, err := corev1.NewSecret(ctx, name+"-config", &corev1.SecretArgs{
+			Metadata:   &metav1.ObjectMetaArgs{Name: pulumi.String(args.ClientConfigSecret), Namespace: args.Namespace, Labels: pulumi.ToStringMap(kraft.StableLabels(c, kraft.KcatName))},
+			Immutable:  pulumi.Bool(true),
+			StringData: pulumi.ToSecret(pulumi.ToStringMap(args.ClientConfig)).(pulumi.StringMapOutput),
+		}, pulumi.Parent(k))
+		if err != nil {
+			return nil, fmt.Errorf("kcat config secret: %w", err)
+		}
+		deps = append(deps, sec)
+		vols = append(vols, &corev1.VolumeArgs{Name: pulumi.String("config"), Secret: &corev1.SecretVolumeSourceArgs{
+			SecretName: pulumi.String(args.ClientConfigSecret), DefaultMode: pulumi.Int(0o440),
+		}})
+		mounts = append(mounts, &corev1.VolumeMountArgs{Name: pulumi.String("config"), MountPath: pulumi.String(ConfigDir), ReadOnly: pulumi.Bool(true)})
+	}
 	if _, err := appsv1.NewDeployment(ctx, name, &appsv1.DeploymentArgs{
 		Metadata: &metav1.ObjectMetaArgs{
 			Name:      pulumi.String(kraft.KcatName),
@@ -66,21 +114,24 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 				Spec: &corev1.PodSpecArgs{
 					TerminationGracePeriodSeconds: pulumi.Int(5),
 					SecurityContext: &corev1.PodSecurityContextArgs{
-						RunAsNonRoot: pulumi.Bool(true), RunAsUser: uid, RunAsGroup: uid,
+						RunAsNonRoot: pulumi.Bool(true), RunAsUser: uid, RunAsGroup: uid, FsGroup: uid,
 						SeccompProfile: &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
 					},
 					// Services named kafka-* would inject KAFKA_* variables next to KAFKA_BOOTSTRAP.
 					EnableServiceLinks: pulumi.Bool(false),
+					Volumes:            vols,
 					Containers: corev1.ContainerArray{&corev1.ContainerArgs{
-						Name:    pulumi.String("kcat"),
-						Image:   pulumi.String(c.Kcat.Image),
-						Command: pulumi.ToStringArray(IdleCommand),
+						VolumeMounts: mounts,
+						Name:         pulumi.String("kcat"),
+						Image:        pulumi.String(c.Kcat.Image),
+						Command:      pulumi.ToStringArray(IdleCommand),
 						Env: corev1.EnvVarArray{&corev1.EnvVarArgs{
 							// For scripts run inside the client: kcat -b "$KAFKA_BOOTSTRAP" ...
 							Name: pulumi.String("KAFKA_BOOTSTRAP"), Value: pulumi.String(kraft.BootstrapServers(c)),
 						}},
 						SecurityContext: &corev1.SecurityContextArgs{
 							AllowPrivilegeEscalation: pulumi.Bool(false),
+							ReadOnlyRootFilesystem:   pulumi.Bool(true),
 							Capabilities:             &corev1.CapabilitiesArgs{Drop: pulumi.StringArray{pulumi.String("ALL")}},
 						},
 						Resources: &corev1.ResourceRequirementsArgs{
@@ -91,7 +142,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 				},
 			},
 		},
-	}, pulumi.Parent(k)); err != nil {
+	}, pulumi.Parent(k), pulumi.DependsOn(deps)); err != nil {
 		return nil, fmt.Errorf("kcat deployment: %w", err)
 	}
 	k.ExecCommand = pulumi.String(ExecCommand(c)).ToStringOutput()

@@ -14,6 +14,12 @@ import (
 // topics' replication factor and reads both back. Idempotent, so a retry or a rerun is harmless.
 func ClusterJobSpec(c kraft.Config, image pulumi.StringInput) *batchv1.JobSpecArgs {
 	uid := pulumi.Int(kraft.KafkaUID)
+	var vols corev1.VolumeArray
+	var mounts corev1.VolumeMountArray
+	if c.Security.Enabled() {
+		vols = corev1.VolumeArray{secretVolume("tls", c.SecretNames.TLS), secretVolume("users", c.SecretNames.Users)}
+		mounts = corev1.VolumeMountArray{mount("tls", kraft.TLSMountPath), mount("users", kraft.UsersMountPath)}
+	}
 	return &batchv1.JobSpecArgs{
 		// A few retries ride over a broker that restarts meanwhile; the deadline bounds a stuck
 		// reassignment (the command's own -timeout is shorter and names what it waited for).
@@ -28,13 +34,16 @@ func ClusterJobSpec(c kraft.Config, image pulumi.StringInput) *batchv1.JobSpecAr
 					RunAsNonRoot:   pulumi.Bool(true),
 					RunAsUser:      uid,
 					RunAsGroup:     uid,
+					FsGroup:        uid, // the Secrets are readable by this group only
 					SeccompProfile: &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
 				},
+				Volumes: vols,
 				Containers: corev1.ContainerArray{&corev1.ContainerArgs{
 					Name:            pulumi.String("cluster-config"),
 					Image:           image,
 					ImagePullPolicy: pulumi.String("IfNotPresent"),
 					Command:         pulumi.ToStringArray(append(kraft.ClusterJobCommand(c), "-timeout", "15m")),
+					VolumeMounts:    mounts,
 					Resources: &corev1.ResourceRequirementsArgs{
 						Requests: pulumi.StringMap{"cpu": pulumi.String("10m"), "memory": pulumi.String("32Mi")},
 						Limits:   pulumi.StringMap{"memory": pulumi.String("128Mi")},

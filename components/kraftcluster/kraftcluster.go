@@ -10,6 +10,7 @@ import (
 	batchv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/batch/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
 	policyv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/policy/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -32,9 +33,8 @@ type Args struct {
 	Namespace pulumi.StringInput
 	// Image is the Kafka image reference, preferably pinned by digest.
 	Image pulumi.StringInput
-	// SecretConfig marks the rendered configuration (the ConfigMap's data) as a Pulumi secret:
-	// set it when brokerProperties holds secret values, so the state keeps them encrypted.
-	SecretConfig bool
+	// Secrets is what the Secrets named in Config.SecretNames hold.
+	Secrets Secrets
 }
 
 // KraftCluster is a Kafka cluster in KRaft mode.
@@ -51,6 +51,21 @@ type KraftCluster struct {
 	// Job completed: the cluster then runs this configuration. An update that fails before never
 	// resolves it, so what depends on it (the stack's record of the deployment) keeps its old value.
 	Settled pulumi.StringOutput `pulumi:"settled"`
+	// CACertificate is the cluster CA (PEM) a client verifies the brokers with; "" with security
+	// "none".
+	CACertificate pulumi.StringOutput `pulumi:"caCertificate"`
+}
+
+// headlessPorts are the headless Service's ports: the CLIENT listener too when security is on.
+func headlessPorts(c kraft.Config) corev1.ServicePortArray {
+	ports := corev1.ServicePortArray{
+		&corev1.ServicePortArgs{Name: pulumi.String("internal"), Port: pulumi.Int(kraft.InternalPort)},
+		&corev1.ServicePortArgs{Name: pulumi.String("controller"), Port: pulumi.Int(kraft.ControllerPort)},
+	}
+	if c.Security.Enabled() {
+		ports = append(ports, &corev1.ServicePortArgs{Name: pulumi.String("client"), Port: pulumi.Int(kraft.ClientPort)})
+	}
+	return ports
 }
 
 // New creates the cluster. The StatefulSet is awaited until every pod is Ready.
@@ -74,17 +89,26 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	// ConfigMap, created before the StatefulSet refers to it; the old one is deleted after the
 	// StatefulSet was updated. A pod never starts without its configuration, and no ConfigMap is
 	// ever deleted and recreated under a fixed name.
-	var data pulumi.StringMapInput = pulumi.ToStringMap(rendered.Files)
-	if args.SecretConfig {
-		data = pulumi.ToSecret(data).(pulumi.StringMapOutput)
-	}
+	// Secret broker settings are never in it (kraft.SplitBrokerProperties): they go to a Secret.
 	cm, err := corev1.NewConfigMap(ctx, name+"-config", &corev1.ConfigMapArgs{
 		Metadata:  meta(rendered.Name),
 		Immutable: pulumi.Bool(true),
-		Data:      data,
+		Data:      pulumi.ToStringMap(rendered.Files),
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("configmap: %w", err)
+	}
+	secrets, err := newSecrets(ctx, name, c, rendered, args.Secrets, args.Namespace, parent)
+	if err != nil {
+		return nil, err
+	}
+	if c.Security.Enabled() {
+		if _, err := networkingv1.NewNetworkPolicy(ctx, name, &networkingv1.NetworkPolicyArgs{
+			Metadata: meta(kraft.StatefulSetName),
+			Spec:     NetworkPolicySpec(c),
+		}, parent); err != nil {
+			return nil, fmt.Errorf("network policy: %w", err)
+		}
 	}
 
 	if _, err := corev1.NewService(ctx, name+"-headless", &corev1.ServiceArgs{
@@ -95,10 +119,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			// pods' DNS records must exist while they are not ready yet.
 			PublishNotReadyAddresses: pulumi.Bool(true),
 			Selector:                 pulumi.ToStringMap(selector),
-			Ports: corev1.ServicePortArray{
-				&corev1.ServicePortArgs{Name: pulumi.String("internal"), Port: pulumi.Int(kraft.InternalPort)},
-				&corev1.ServicePortArgs{Name: pulumi.String("controller"), Port: pulumi.Int(kraft.ControllerPort)},
-			},
+			Ports:                    headlessPorts(c),
 		},
 	}, parent); err != nil {
 		return nil, fmt.Errorf("headless service: %w", err)
@@ -167,7 +188,8 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	// and only updates the StatefulSet. (With a fixed name the provider deleted it first, and a
 	// dependent of a delete-before-replace resource is deleted and recreated with it: every broker
 	// down at once, seen in the e2e tier before the name was content-addressed.)
-	stsOpts := []pulumi.ResourceOption{parent, pulumi.DependsOn(append(claims, cm))}
+	// The same holds for the content-addressed Secrets.
+	stsOpts := []pulumi.ResourceOption{parent, pulumi.DependsOn(append(append(claims, cm), secrets...))}
 	sts, err := appsv1.NewStatefulSet(ctx, name, &appsv1.StatefulSetArgs{
 		Metadata: meta(kraft.StatefulSetName),
 		Spec:     StatefulSetSpec(c, rendered, args.Image, pulumi.String(rendered.Name)),
@@ -193,12 +215,13 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	job, err := batchv1.NewJob(ctx, name+"-cluster-config", &batchv1.JobArgs{
 		Metadata: jobMeta,
 		Spec:     ClusterJobSpec(c, args.Image),
-	}, parent, pulumi.DependsOn([]pulumi.Resource{sts}), jobTimeouts)
+	}, parent, pulumi.DependsOn(append([]pulumi.Resource{sts}, secrets...)), jobTimeouts)
 	if err != nil {
 		return nil, fmt.Errorf("cluster settings job: %w", err)
 	}
 	k.Settled = job.Metadata.Name().Elem()
 
+	k.CACertificate = pulumi.String(args.Secrets.CACert).ToStringOutput()
 	k.BootstrapServers = pulumi.String(kraft.BootstrapServers(c)).ToStringOutput()
 	k.ExternalBootstrapServers = pulumi.String(kraft.ExternalBootstrapServers(c)).ToStringOutput()
 	k.ClusterID = pulumi.String(rendered.ClusterID).ToStringOutput()

@@ -1,6 +1,8 @@
 package kraftcluster
 
 import (
+	"fmt"
+
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
@@ -50,6 +52,22 @@ func StatefulSetSpec(c kraft.Config, rendered kraft.Rendered, image pulumi.Strin
 
 	claimClass := pulumi.String(c.Storage.Class) // "" = no dynamic provisioning (hostPath PVs)
 
+	secretVols, secretMounts := securityVolumes(c)
+	annotations := pulumi.StringMap{ConfigHashAnnotation: pulumi.String(rendered.Hash)}
+	// TCP probes go to a port every peer may reach: with security on, the NetworkPolicy admits the
+	// node listeners from Kafka pods only, and some network plugins count the kubelet as outside.
+	probePort := kraft.InternalPort
+	ports := corev1.ContainerPortArray{
+		&corev1.ContainerPortArgs{Name: pulumi.String("internal"), ContainerPort: pulumi.Int(kraft.InternalPort)},
+		&corev1.ContainerPortArgs{Name: pulumi.String("controller"), ContainerPort: pulumi.Int(kraft.ControllerPort)},
+		&corev1.ContainerPortArgs{Name: pulumi.String("external"), ContainerPort: pulumi.Int(kraft.ExternalPort)},
+	}
+	if c.Security.Enabled() {
+		annotations[TLSEpochAnnotation] = pulumi.String(fmt.Sprint(c.TLSEpoch))
+		probePort = kraft.ClientPort
+		ports = append(ports, &corev1.ContainerPortArgs{Name: pulumi.String("client"), ContainerPort: pulumi.Int(kraft.ClientPort)})
+	}
+
 	var initContainers corev1.ContainerArray
 	if c.Storage.Class == "" {
 		initContainers = corev1.ContainerArray{volume.PermissionsInitContainer(image, kraft.DataClaimName, kraft.DataMountPath, kraft.KafkaUID)}
@@ -75,7 +93,7 @@ func StatefulSetSpec(c kraft.Config, rendered kraft.Rendered, image pulumi.Strin
 		Template: &corev1.PodTemplateSpecArgs{
 			Metadata: &metav1.ObjectMetaArgs{
 				Labels:      pulumi.ToStringMap(labels),
-				Annotations: pulumi.StringMap{ConfigHashAnnotation: pulumi.String(rendered.Hash)},
+				Annotations: annotations,
 			},
 			Spec: &corev1.PodSpecArgs{
 				// Controlled shutdown moves partition leadership away before the broker exits.
@@ -97,19 +115,15 @@ func StatefulSetSpec(c kraft.Config, rendered kraft.Rendered, image pulumi.Strin
 					Name:            pulumi.String("kafka"),
 					Image:           image,
 					ImagePullPolicy: pulumi.String("IfNotPresent"),
-					Env: corev1.EnvVarArray{
+					Env: append(corev1.EnvVarArray{
 						&corev1.EnvVarArgs{Name: pulumi.String("POD_NAME"), ValueFrom: &corev1.EnvVarSourceArgs{
 							FieldRef: &corev1.ObjectFieldSelectorArgs{FieldPath: pulumi.String("metadata.name")},
 						}},
 						&corev1.EnvVarArgs{Name: pulumi.String("KAFKA_CLUSTER_ID"), Value: pulumi.String(rendered.ClusterID)},
 						&corev1.EnvVarArgs{Name: pulumi.String("KAFKA_CONFIG_DIR"), Value: pulumi.String(kraft.ConfigMountPath)},
 						&corev1.EnvVarArgs{Name: pulumi.String("KAFKA_HEAP_OPTS"), Value: pulumi.String(c.Resources.HeapOpts)},
-					},
-					Ports: corev1.ContainerPortArray{
-						&corev1.ContainerPortArgs{Name: pulumi.String("internal"), ContainerPort: pulumi.Int(kraft.InternalPort)},
-						&corev1.ContainerPortArgs{Name: pulumi.String("controller"), ContainerPort: pulumi.Int(kraft.ControllerPort)},
-						&corev1.ContainerPortArgs{Name: pulumi.String("external"), ContainerPort: pulumi.Int(kraft.ExternalPort)},
-					},
+					}, securityEnv(c)...),
+					Ports: ports,
 					// Readiness means "safe to restart the next node": kafka-ready (a small static binary in
 					// the image, docker/kafka-ready) passes once this node's broker is registered and
 					// unfenced, back in the ISR of every partition it replicates and, on a voter, caught up
@@ -127,8 +141,8 @@ func StatefulSetSpec(c kraft.Config, rendered kraft.Rendered, image pulumi.Strin
 					},
 					// Log recovery after an unclean stop can take minutes: the startup probe gives it
 					// ten before liveness may restart the container.
-					StartupProbe:  &corev1.ProbeArgs{TcpSocket: tcp(kraft.InternalPort), PeriodSeconds: pulumi.Int(5), FailureThreshold: pulumi.Int(120)},
-					LivenessProbe: &corev1.ProbeArgs{TcpSocket: tcp(kraft.InternalPort), PeriodSeconds: pulumi.Int(15), FailureThreshold: pulumi.Int(4)},
+					StartupProbe:  &corev1.ProbeArgs{TcpSocket: tcp(probePort), PeriodSeconds: pulumi.Int(5), FailureThreshold: pulumi.Int(120)},
+					LivenessProbe: &corev1.ProbeArgs{TcpSocket: tcp(probePort), PeriodSeconds: pulumi.Int(15), FailureThreshold: pulumi.Int(4)},
 					Resources: &corev1.ResourceRequirementsArgs{
 						Requests: pulumi.StringMap{"cpu": pulumi.String(c.Resources.CPURequest), "memory": pulumi.String(c.Resources.MemoryRequest)},
 						Limits:   pulumi.StringMap{"cpu": pulumi.String(c.Resources.CPULimit), "memory": pulumi.String(c.Resources.MemoryLimit)},
@@ -138,18 +152,18 @@ func StatefulSetSpec(c kraft.Config, rendered kraft.Rendered, image pulumi.Strin
 						ReadOnlyRootFilesystem:   pulumi.Bool(true),
 						Capabilities:             &corev1.CapabilitiesArgs{Drop: pulumi.StringArray{pulumi.String("ALL")}},
 					},
-					VolumeMounts: corev1.VolumeMountArray{
+					VolumeMounts: append(corev1.VolumeMountArray{
 						&corev1.VolumeMountArgs{Name: pulumi.String(kraft.DataClaimName), MountPath: pulumi.String(kraft.DataMountPath)},
 						&corev1.VolumeMountArgs{Name: pulumi.String("config"), MountPath: pulumi.String(kraft.ConfigMountPath), ReadOnly: pulumi.Bool(true)},
 						// The root filesystem is read-only; the entrypoint renders its runtime file and
 						// the JVM keeps its perf data here.
 						&corev1.VolumeMountArgs{Name: pulumi.String("tmp"), MountPath: pulumi.String("/tmp")},
-					},
+					}, secretMounts...),
 				}},
-				Volumes: corev1.VolumeArray{
+				Volumes: append(corev1.VolumeArray{
 					&corev1.VolumeArgs{Name: pulumi.String("config"), ConfigMap: &corev1.ConfigMapVolumeSourceArgs{Name: configMap}},
 					&corev1.VolumeArgs{Name: pulumi.String("tmp"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}},
-				},
+				}, secretVols...),
 			},
 		},
 		// Claim templates are immutable: any change to them makes the provider delete and recreate the

@@ -70,12 +70,18 @@ func ClusterJobCommand(c Config) []string {
 	for _, n := range names {
 		cmd = append(cmd, "-feature", n+"="+itoa(features[n]))
 	}
-	return append(cmd, "-internal-rf", itoa(rf))
+	cmd = append(cmd, "-internal-rf", itoa(rf))
+	if c.Security.Enabled() {
+		// Mutual TLS with a certificate it issues itself from the CA; users and ACLs from the Secret.
+		cmd = append(cmd, "-tls-ca-dir", TLSMountPath, "-users", UsersMountPath+"/"+UsersFileName)
+	}
+	return cmd
 }
 
 // ClusterJobObjectName is the Job's Kubernetes name: ClusterJobName plus the first 10 hex digits of
 // the command's hash (63 characters at most).
 func ClusterJobObjectName(c Config) string {
-	sum := sha256.Sum256([]byte(strings.Join(ClusterJobCommand(c), "\x00")))
+	// The Secrets' names change with their content (users, passwords, CA): a change runs the Job.
+	sum := sha256.Sum256([]byte(strings.Join(append(ClusterJobCommand(c), c.SecretNames.TLS, c.SecretNames.Users), "\x00")))
 	return ClusterJobName + "-" + hex.EncodeToString(sum[:])[:10]
 }

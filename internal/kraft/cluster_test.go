@@ -35,7 +35,7 @@ func TestClusterSettings(t *testing.T) {
 			}
 			cmd := strings.Join(ClusterJobCommand(tt.c), " ")
 			if !strings.HasPrefix(cmd, "/opt/kafka/bin/kafka-ready cluster -bootstrap kafka-0.kafka-svc.kafka-kraft.svc.cluster.local:9092") ||
-				!strings.HasSuffix(cmd, tt.wantArgs) {
+				!strings.HasSuffix(cmd, tt.wantArgs+" -tls-ca-dir /etc/kafka-kraft-tls -users /etc/kafka-kraft-users/users.json") {
 				t.Errorf("command = %q, want it to end with %q", cmd, tt.wantArgs)
 			}
 		})

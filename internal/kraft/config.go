@@ -119,6 +119,25 @@ type Config struct {
 	// config set --secret`: then every one of them is kept out of the ConfigMap (see
 	// SplitBrokerProperties).
 	SecretBrokerProperties bool
+
+	// SecretNames are the names of the Secrets the program made for this update (set by the
+	// program from the stack's secret material, internal/pki): they change with the content, so a
+	// pod template or Job that mounts them changes with it.
+	SecretNames SecretNames
+
+	// TLSEpoch is TLSEpoch of the update's date (set by the program): on the pod template, so the
+	// first update in a new rotation window rolls the nodes onto fresh certificates.
+	TLSEpoch int64
+}
+
+// SecretNames names the stack's Secrets; "" for one that does not exist.
+type SecretNames struct {
+	// TLS holds the cluster CA (TLSCACertFile, TLSCAKeyFile).
+	TLS string
+	// Users holds UsersFile for the cluster Job.
+	Users string
+	// Properties holds SecretPropertiesFile.
+	Properties string
 }
 
 // Storage configures persistent storage.

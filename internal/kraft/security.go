@@ -265,6 +265,34 @@ func (c Config) managedKeysOf() []string {
 	return keys
 }
 
+// UsersMountPath is where the cluster Job finds UsersFileName (the users Secret).
+const (
+	UsersMountPath = "/etc/kafka-kraft-users"
+	UsersFileName  = "users.json"
+)
+
+// UsersFile renders the users Secret for the cluster Job (docker/kafka-ready/users.go): AdminUser
+// with adminPassword and every user with its own password or, without one, its generated one.
+func UsersFile(s Security, adminPassword string, generated map[string]string) string {
+	type entry struct {
+		Password string `json:"password"`
+		ACLs     []ACL  `json:"acls,omitempty"`
+	}
+	out := map[string]entry{AdminUser: {Password: adminPassword}}
+	for name, u := range s.Users {
+		p := u.Password
+		if p == "" {
+			p = generated[name]
+		}
+		out[name] = entry{Password: p, ACLs: u.ACLs}
+	}
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		panic(err) // strings, slices and maps of them only
+	}
+	return string(b) + "\n"
+}
+
 // TLSNames are the names a node certificate covers, with PodPlaceholder where the pod's name goes
 // (the entrypoint fills it in): the pod's own DNS names, the bootstrap Service, localhost (for
 // the probe and in-pod tools) and ExternalHost (an IP or a DNS name, as clients dial it).

@@ -71,7 +71,11 @@ func QuorumVoters(c Config) string {
 
 // BootstrapServers is the in-cluster bootstrap address: the headless Service resolves to every pod.
 func BootstrapServers(c Config) string {
-	return fmt.Sprintf("%s.%s.svc.%s:%d", HeadlessServiceName, c.Namespace, c.ClusterDomain, InternalPort)
+	port := InternalPort
+	if c.Security.Enabled() {
+		port = ClientPort // INTERNAL is for the nodes alone then
+	}
+	return fmt.Sprintf("%s.%s.svc.%s:%d", HeadlessServiceName, c.Namespace, c.ClusterDomain, port)
 }
 
 // ExternalBootstrapServers lists every broker's external address, comma separated, in ordinal order.

@@ -164,13 +164,14 @@ func TestBootstrapServers(t *testing.T) {
 		mutate func(*Config)
 		want   string
 	}{
-		{name: "defaults", want: "kafka-svc.kafka-kraft.svc.cluster.local:9092"},
+		{name: "defaults: the CLIENT listener (SCRAM)", want: "kafka-svc.kafka-kraft.svc.cluster.local:9095"},
+		{name: "security none: INTERNAL", mutate: func(c *Config) { c.Security.Mode = SecurityNone }, want: "kafka-svc.kafka-kraft.svc.cluster.local:9092"},
 		{
 			name:   "custom namespace and domain",
 			mutate: func(c *Config) { c.Namespace, c.ClusterDomain = "streaming", "k8s.example" },
-			want:   "kafka-svc.streaming.svc.k8s.example:9092",
+			want:   "kafka-svc.streaming.svc.k8s.example:9095",
 		},
-		{name: "independent of replicas", mutate: withReplicas(1, 1), want: "kafka-svc.kafka-kraft.svc.cluster.local:9092"},
+		{name: "independent of replicas", mutate: withReplicas(1, 1), want: "kafka-svc.kafka-kraft.svc.cluster.local:9095"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

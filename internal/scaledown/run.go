@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/kafka-kraft/kafka-kraft/internal/clientauth"
 )
 
 // throttleRateKeys are per-broker configs and throttleReplicaKeys topic configs that Run
@@ -35,6 +37,8 @@ type Options struct {
 	Timeout, Poll time.Duration
 	// Log receives progress lines (at most one every 5 s while waiting).
 	Log func(string)
+	// Auth is how to reach the brokers (TLS and SCRAM with security on).
+	Auth clientauth.Auth
 }
 
 // Refused is returned, before anything is changed, when topics have more replicas than brokers
@@ -83,7 +87,12 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	start := time.Now()
-	r := &runner{o: o, c: &kafka.Client{Addr: kafka.TCP(o.Brokers...), Timeout: 15 * time.Second}}
+	tr, err := o.Auth.Transport(10 * time.Second)
+	if err != nil {
+		return nil, err
+	}
+	defer tr.CloseIdleConnections()
+	r := &runner{o: o, c: &kafka.Client{Addr: kafka.TCP(o.Brokers...), Timeout: 15 * time.Second, Transport: tr}}
 
 	parts, removing, err := r.state(ctx)
 	if err != nil {

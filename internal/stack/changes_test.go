@@ -31,6 +31,8 @@ var changeValues = map[string]string{
 	kraft.KeyStorageHostPath:      "/srv/kafka",
 	kraft.KeySpread:               "hard",
 	kraft.KeyReassignmentThrottle: "100Mi",
+	kraft.KeySecurity:             "none",
+	kraft.KeyUsers:                `{"orders": {"acls": [{"resource": "topic", "name": "orders", "operations": ["write"]}]}}`,
 	kraft.KeyCPURequest:           "750m",
 	kraft.KeyCPULimit:             "3",
 	kraft.KeyMemoryRequest:        "768Mi",
@@ -65,7 +67,13 @@ var statefulSetImmutable = []string{"selector", "serviceName", "podManagementPol
 func TestEveryConfigChangeUpdatesTheStatefulSetInPlace(t *testing.T) {
 	t.Parallel()
 	deployed := deployedMap(t, kraft.Defaults("kafka-kraft", "test"))
-	base, _, err := run(t, map[string]string{}, deployed)
+	// Every run reads back the same secret material, as an update of a deployed stack does.
+	_, first, err := run(t, map[string]string{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := first[OutputSecurityState]
+	base, _, err := runState(t, false, map[string]string{}, deployed, state)
 	if err != nil {
 		t.Fatalf("no-change run: %v", err)
 	}
@@ -79,7 +87,7 @@ func TestEveryConfigChangeUpdatesTheStatefulSetInPlace(t *testing.T) {
 			t.Errorf("config key %q has no entry in changeValues: say what changing it does", key)
 			continue
 		}
-		rec, _, err := run(t, map[string]string{key: value}, deployed)
+		rec, _, err := runState(t, false, map[string]string{key: value}, deployed, state)
 		if err != nil {
 			first := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "1 error occurred:", "")), " ")
 			if !strings.Contains(err.Error(), `"`+key+`"`) {

@@ -4,9 +4,12 @@
 package stack
 
 import (
+	"cmp"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
@@ -17,7 +20,9 @@ import (
 	"github.com/kafka-kraft/kafka-kraft/components/kcatclient"
 	"github.com/kafka-kraft/kafka-kraft/components/kraftcluster"
 	"github.com/kafka-kraft/kafka-kraft/components/registry"
+	"github.com/kafka-kraft/kafka-kraft/internal/clientauth"
 	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
+	"github.com/kafka-kraft/kafka-kraft/internal/pki"
 	"github.com/kafka-kraft/kafka-kraft/internal/scaledown"
 )
 
@@ -33,6 +38,19 @@ const (
 	// OutputDeployed records the settings a running cluster cannot change safely; the next update
 	// reads it back to refuse such changes (see kraft.CheckTransition).
 	OutputDeployed = "deployed"
+	// OutputSecurityState is the stack's secret material (internal/pki.State: the CA and its key,
+	// the admin password, generated user passwords), a secret output: the next update reads it
+	// back, so the CA and the passwords stay the same from update to update.
+	OutputSecurityState = "securityState"
+	// OutputCACertificate is the cluster CA (PEM) clients verify the brokers with.
+	OutputCACertificate = "caCertificate"
+	// OutputAdminUser and OutputAdminPassword (secret) are the SCRAM super user's credentials;
+	// OutputUserPasswords (secret) the passwords of the users, by name.
+	OutputAdminUser     = "adminUser"
+	OutputAdminPassword = "adminPassword"
+	OutputUserPasswords = "userPasswords"
+	// OutputSecurityProtocol is what a client outside the cluster sets as security.protocol.
+	OutputSecurityProtocol = "securityProtocol"
 )
 
 // LoadConfig reads and validates the stack configuration.
@@ -60,6 +78,8 @@ type Outputs struct {
 	KcatCommand              pulumi.StringOutput
 	// Settled resolves once the cluster runs Config (kraftcluster.KraftCluster.Settled).
 	Settled pulumi.StringOutput
+	// Security is the stack's secret material after this update.
+	Security pki.State
 }
 
 // Program is the Pulumi program: Deploy, then export the outputs.
@@ -76,6 +96,20 @@ func Program(ctx *pulumi.Context) error {
 	ctx.Export(OutputNamespace, out.Namespace)
 	ctx.Export(OutputClusterID, out.ClusterID)
 	ctx.Export(OutputKcatCommand, out.KcatCommand)
+	ctx.Export(OutputSecurityState, pulumi.ToSecret(pulumi.String(out.Security.JSON())))
+	if out.Config.Security.Enabled() {
+		ctx.Export(OutputSecurityProtocol, pulumi.String("SASL_SSL"))
+		ctx.Export(OutputCACertificate, pulumi.String(out.Security.CACert))
+		ctx.Export(OutputAdminUser, pulumi.String(kraft.AdminUser))
+		ctx.Export(OutputAdminPassword, pulumi.ToSecret(pulumi.String(out.Security.AdminPassword)))
+		passwords := pulumi.StringMap{}
+		for name, u := range out.Config.Security.Users {
+			passwords[name] = pulumi.String(cmp.Or(u.Password, out.Security.Passwords[name]))
+		}
+		ctx.Export(OutputUserPasswords, pulumi.ToSecret(passwords))
+	} else {
+		ctx.Export(OutputSecurityProtocol, pulumi.String("PLAINTEXT"))
+	}
 	// The broker count and the release are recorded only once the cluster runs them (Settled): an
 	// update that fails after a scale-down moved the replicas but before the StatefulSet shrank
 	// must not record the smaller count, or the next update would shrink without moving what was
@@ -109,7 +143,7 @@ func Deploy(ctx *pulumi.Context) (*Outputs, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invalid configuration (nothing was changed):\n%w", err)
 	}
-	prev, err := previousDeployment(ctx)
+	prev, prevState, err := previousDeployment(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -119,9 +153,13 @@ func Deploy(ctx *pulumi.Context) (*Outputs, error) {
 	if prev.Replicas > c.Replicas {
 		// Before any resource is registered: a refusal changes nothing, and the StatefulSet shrinks
 		// only once the removed brokers hold no replica.
-		if err := shrink(ctx, prev, c); err != nil {
+		if err := shrink(ctx, prev, prevState, c); err != nil {
 			return nil, err
 		}
+	}
+	sec, err := securityState(ctx, prevState, &c)
+	if err != nil {
+		return nil, err
 	}
 	c.VolumeGenerations = kraft.NextVolumeGenerations(prev, c.Replicas)
 
@@ -159,17 +197,17 @@ func Deploy(ctx *pulumi.Context) (*Outputs, error) {
 		image = img.Ref
 	}
 
-	// A brokerProperties value set with `pulumi config set --secret` (a password, say) ends up in the
-	// rendered files: keep the ConfigMap's data a secret in the state, as Pulumi.dev.yaml promises.
-	secretProps := ctx.IsConfigSecret(ctx.Project() + ":" + kraft.KeyBrokerProperties)
-	cluster, err := kraftcluster.New(ctx, "kafka", &kraftcluster.Args{Config: c, Namespace: namespace, Image: image, SecretConfig: secretProps})
+	cluster, err := kraftcluster.New(ctx, "kafka", &kraftcluster.Args{Config: c, Namespace: namespace, Image: image, Secrets: kraftcluster.Secrets{
+		CACert: sec.CACert, CAKey: sec.CAKey, UsersFile: kraft.UsersFile(c.Security, sec.AdminPassword, sec.Passwords),
+	}})
 	if err != nil {
 		return nil, err
 	}
 
 	kcatCommand := pulumi.Sprintf("kcat -L -b %s", cluster.ExternalBootstrapServers)
 	if c.Kcat.Enabled {
-		kcat, err := kcatclient.New(ctx, "kcat", &kcatclient.Args{Config: c, Namespace: namespace})
+		kcat, err := kcatclient.New(ctx, "kcat", &kcatclient.Args{Config: c, Namespace: namespace,
+			ClientConfig: kcatclient.ClientConfig(c, sec.CACert, sec.AdminPassword), ClientConfigSecret: sec.Name("kafka-cat-config", sec.CACert, sec.AdminPassword)})
 		if err != nil {
 			return nil, err
 		}
@@ -186,7 +224,52 @@ func Deploy(ctx *pulumi.Context) (*Outputs, error) {
 		ClusterID:                cluster.ClusterID,
 		KcatCommand:              kcatCommand,
 		Settled:                  cluster.Settled,
+		Security:                 sec,
 	}, nil
+}
+
+// now is the clock of the certificate rotation window and the CA's validity (tests fix it).
+var now = time.Now
+
+// securityState completes the stack's secret material (generated on the first update, read back
+// from the previous one after that) and names the Secrets made from it in c.
+func securityState(ctx *pulumi.Context, prev pki.State, c *kraft.Config) (pki.State, error) {
+	caValidity := time.Duration(kraft.CACertYears) * 365 * 24 * time.Hour
+	// A CA is renewed a year before it ends. Its replacement rolls the nodes onto certificates from
+	// the new CA all at once as far as TLS is concerned: see README, "Security".
+	st, err := prev.Complete("kafka-kraft "+c.Project+"/"+c.Stack, now(), caValidity, 365*24*time.Hour,
+		pki.Users(c.Security.Users, func(u kraft.User) bool { return u.Password != "" }), rand.Reader)
+	if err != nil {
+		return pki.State{}, err
+	}
+	if prev.CACert != "" && st.CACert != prev.CACert {
+		_ = ctx.Log.Warn("the cluster CA is within a year of its end and was renewed: clients must trust the new caCertificate output", nil)
+	}
+	// Secret broker settings: every one when brokerProperties was set with --secret.
+	c.SecretBrokerProperties = ctx.IsConfigSecret(ctx.Project() + ":" + kraft.KeyBrokerProperties)
+	if props := kraft.Render(*c).SecretProperties; props != "" {
+		c.SecretNames.Properties = st.Name("kafka-secret-config", props)
+	}
+	if c.Security.Enabled() {
+		c.SecretNames.TLS = st.Name("kafka-tls", st.CACert, st.CAKey)
+		c.SecretNames.Users = st.Name("kafka-users", kraft.UsersFile(c.Security, st.AdminPassword, st.Passwords))
+		c.TLSEpoch = kraft.TLSEpoch(now().Unix() / 86400)
+		for name, u := range c.Security.Users {
+			if u.Password != "" && !ctx.IsConfigSecret(ctx.Project()+":"+kraft.KeyUsers) {
+				_ = ctx.Log.Warn(fmt.Sprintf("users.%s.password is kept in clear text in Pulumi.%s.yaml: set %q with `pulumi config set --secret`, or leave the password out and the program generates one", name, c.Stack, kraft.KeyUsers), nil)
+			}
+		}
+	}
+	return st, nil
+}
+
+// clientAuth is how the program's own client (the scale-down) reaches the running cluster: as
+// the admin user over TLS when it was deployed with security on.
+func clientAuth(prev kraft.Deployed, st pki.State) clientauth.Auth {
+	if prev.Security != kraft.SecurityTLS {
+		return clientauth.Auth{}
+	}
+	return clientauth.Auth{CACert: st.CACert, Username: kraft.AdminUser, Password: st.AdminPassword}
 }
 
 // moveReplicas is scaledown.Run; the mock tier replaces it (no Kafka there).
@@ -197,7 +280,7 @@ var moveReplicas = scaledown.Run
 // Preview only checks: it refuses a topic with more replicas than brokers would remain, and lists
 // the moves; when the cluster cannot be reached then, the `up` checks again before it changes
 // anything.
-func shrink(ctx *pulumi.Context, prev kraft.Deployed, c kraft.Config) error {
+func shrink(ctx *pulumi.Context, prev kraft.Deployed, st pki.State, c kraft.Config) error {
 	refusedErr := func(err error) error {
 		return fmt.Errorf("unsafe change refused (nothing was changed):\nconfig %q cannot change from %d to %d now: %w", kraft.KeyReplicas, prev.Replicas, c.Replicas, err)
 	}
@@ -207,7 +290,8 @@ func shrink(ctx *pulumi.Context, prev kraft.Deployed, c kraft.Config) error {
 	brokers := strings.Split(prev.ExternalBootstrap, ",")
 	_, err := moveReplicas(ctx.Context(), scaledown.Options{
 		Brokers: brokers, Keep: c.Replicas, Throttle: kraft.ReassignmentThrottleBytes(c), DryRun: ctx.DryRun(),
-		Log: func(s string) { _ = ctx.Log.Info("scale-down: "+s, nil) },
+		Log:  func(s string) { _ = ctx.Log.Info("scale-down: "+s, nil) },
+		Auth: clientAuth(prev, st),
 	})
 	var refused *scaledown.Refused
 	switch {
@@ -227,15 +311,25 @@ func shrink(ctx *pulumi.Context, prev kraft.Deployed, c kraft.Config) error {
 // previousDeployment reads this stack's own outputs from its last update through a stack reference
 // to itself: a Pulumi program has no other view of what is running, and the checks must happen
 // before any resource is registered. A stack that was never deployed has no outputs.
-func previousDeployment(ctx *pulumi.Context) (kraft.Deployed, error) {
+func previousDeployment(ctx *pulumi.Context) (kraft.Deployed, pki.State, error) {
 	self := fmt.Sprintf("%s/%s/%s", ctx.Organization(), ctx.Project(), ctx.Stack())
 	ref, err := pulumi.NewStackReference(ctx, "previous-deployment", &pulumi.StackReferenceArgs{Name: pulumi.String(self)})
 	if err != nil {
-		return kraft.Deployed{}, fmt.Errorf("reading the previous deployment of %s: %w", self, err)
+		return kraft.Deployed{}, pki.State{}, fmt.Errorf("reading the previous deployment of %s: %w", self, err)
 	}
 	details, err := ref.GetOutputDetails(OutputDeployed)
 	if err != nil {
-		return kraft.Deployed{}, fmt.Errorf("reading the previous deployment of %s: %w", self, err)
+		return kraft.Deployed{}, pki.State{}, fmt.Errorf("reading the previous deployment of %s: %w", self, err)
+	}
+	var st pki.State
+	if sd, err := ref.GetOutputDetails(OutputSecurityState); err == nil {
+		raw, _ := sd.SecretValue.(string)
+		if raw == "" {
+			raw, _ = sd.Value.(string)
+		}
+		if st, err = pki.Parse(raw); err != nil {
+			return kraft.Deployed{}, pki.State{}, err
+		}
 	}
 	m, _ := details.Value.(map[string]any)
 	d := deployedFromMap(m)
@@ -243,7 +337,7 @@ func previousDeployment(ctx *pulumi.Context) (kraft.Deployed, error) {
 	if ext, err := ref.GetOutputDetails(OutputExternalBootstrapServers); err == nil {
 		d.ExternalBootstrap, _ = ext.Value.(string)
 	}
-	return d, nil
+	return d, st, nil
 }
 
 // deployedFromMap decodes the OutputDeployed map; missing keys stay zero (nothing to compare).

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -42,6 +43,8 @@ type recorder struct {
 	mu        sync.Mutex
 	resources []recorded
 	previous  map[string]any // the "deployed" output of the previous update, nil for a new stack
+	// previousState is the securityState output of the previous update ("" for none).
+	previousState string
 }
 
 func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
@@ -60,7 +63,7 @@ func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 		}
 	}
 	sort.Strings(secret)
-	r.resources = append(r.resources, recorded{Type: args.TypeToken, Name: args.Name, Inputs: args.Inputs.Mappable(), Deps: deps, Secret: secret})
+	r.resources = append(r.resources, recorded{Type: args.TypeToken, Name: args.Name, Inputs: revealed(args.Inputs), Deps: deps, Secret: secret})
 	r.mu.Unlock()
 	outputs := args.Inputs.Copy()
 	switch args.TypeToken {
@@ -72,12 +75,46 @@ func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 				outs[OutputExternalBootstrapServers] = ext
 			}
 		}
-		outputs = resource.NewPropertyMapFromMap(map[string]any{"name": args.ID, "outputs": outs, "secretOutputNames": []any{}})
+		secretNames := []any{}
+		if r.previousState != "" {
+			outs[OutputSecurityState] = r.previousState
+			secretNames = append(secretNames, OutputSecurityState)
+		}
+		outputs = resource.NewPropertyMapFromMap(map[string]any{"name": args.ID, "outputs": outs, "secretOutputNames": secretNames})
 	case "docker:index/image:Image":
 		outputs["repoDigest"] = resource.NewStringProperty(testDigest)
 	}
 	return args.Name + "-id", outputs, nil
 }
+
+// revealed is m as plain Go values with every secret's value in place (which inputs were secret
+// is recorded apart, in recorded.Secret).
+func revealed(m resource.PropertyMap) map[string]any {
+	var reveal func(v resource.PropertyValue) resource.PropertyValue
+	reveal = func(v resource.PropertyValue) resource.PropertyValue {
+		switch {
+		case v.IsSecret():
+			return reveal(v.SecretValue().Element)
+		case v.IsObject():
+			out := resource.PropertyMap{}
+			for k, e := range v.ObjectValue() {
+				out[k] = reveal(e)
+			}
+			return resource.NewObjectProperty(out)
+		case v.IsArray():
+			var out []resource.PropertyValue
+			for _, e := range v.ArrayValue() {
+				out = append(out, reveal(e))
+			}
+			return resource.NewArrayProperty(out)
+		}
+		return v
+	}
+	return reveal(resource.NewObjectProperty(m)).ObjectValue().Mappable()
+}
+
+// The clock of the certificate rotation window, fixed so that runs compare equal.
+func init() { now = func() time.Time { return time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC) } }
 
 // Call fails: the program makes no invokes, and an unexpected one should be noticed.
 func (r *recorder) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
@@ -98,7 +135,14 @@ func runDry(t *testing.T, config map[string]string, previous map[string]any) (*r
 
 func runMode(t *testing.T, dryRun bool, config map[string]string, previous map[string]any, secretKeys ...string) (*recorder, map[string]string, error) {
 	t.Helper()
-	rec := &recorder{previous: previous}
+	return runState(t, dryRun, config, previous, "", secretKeys...)
+}
+
+// runState is runMode with the previous update's securityState output; the returned outputs hold
+// this update's under OutputSecurityState.
+func runState(t *testing.T, dryRun bool, config map[string]string, previous map[string]any, state string, secretKeys ...string) (*recorder, map[string]string, error) {
+	t.Helper()
+	rec := &recorder{previous: previous, previousState: state}
 	outs := map[string]string{}
 	cfg := map[string]string{}
 	for k, v := range config {
@@ -121,6 +165,7 @@ func runMode(t *testing.T, dryRun bool, config map[string]string, previous map[s
 			s, _ := res.Value.(string)
 			outs[name] = s
 		}
+		outs[OutputSecurityState] = out.Security.JSON()
 		return nil
 	}, pulumi.WithMocksWithOrganization("organization", "kafka-kraft", "test", rec), func(ri *pulumi.RunInfo) {
 		ri.Config = cfg
@@ -204,6 +249,7 @@ const (
 	tPDB         = "kubernetes:policy/v1:PodDisruptionBudget"
 	tImage       = "docker:index/image:Image"
 	tJob         = "kubernetes:batch/v1:Job"
+	tSecret      = "kubernetes:core/v1:Secret"
 )
 
 func TestDefaultsDeployTheOriginalTopology(t *testing.T) {
@@ -249,8 +295,8 @@ func TestDefaultsDeployTheOriginalTopology(t *testing.T) {
 		t.Errorf("readiness command = %s, want the image's kafka-ready", cmd)
 	}
 	for _, probe := range []string{"livenessProbe", "startupProbe"} {
-		if get(t, container, probe+".tcpSocket.port") != float64(kraft.InternalPort) {
-			t.Errorf("%s must check the broker port, got %v", probe, container[probe])
+		if get(t, container, probe+".tcpSocket.port") != float64(kraft.ClientPort) {
+			t.Errorf("%s must check the CLIENT listener's port (the NetworkPolicy admits the node listeners from Kafka pods only), got %v", probe, container[probe])
 		}
 	}
 	for _, k := range []string{"requests.cpu", "requests.memory", "limits.cpu", "limits.memory"} {
@@ -388,13 +434,13 @@ func TestDefaultsDeployTheOriginalTopology(t *testing.T) {
 	}
 
 	want := map[string]string{
-		OutputBootstrapServers:         "kafka-svc.kafka-kraft.svc.cluster.local:9092",
+		OutputBootstrapServers:         "kafka-svc.kafka-kraft.svc.cluster.local:9095",
 		OutputExternalBootstrapServers: "127.0.0.1:31090,127.0.0.1:31091,127.0.0.1:31092",
 		OutputRegistry:                 "localhost:31500",
 		OutputImage:                    testDigest,
 		OutputNamespace:                "kafka-kraft",
 		OutputClusterID:                kraft.DeriveClusterID("kafka-kraft", "test", "kafka-kraft"),
-		OutputKcatCommand:              "kubectl -n kafka-kraft exec deploy/kafka-cat -- kcat -L -b kafka-svc:9092",
+		OutputKcatCommand:              "kubectl -n kafka-kraft exec deploy/kafka-cat -- kcat -F /etc/kcat/kcat.conf -L -b kafka-svc:9095",
 	}
 	for k, v := range want {
 		if outs[k] != v {
@@ -563,7 +609,7 @@ func deployedMap(t *testing.T, c kraft.Config) map[string]any {
 	b, err := json.Marshal(map[string]any{
 		"replicas": d.Replicas, "controllers": d.Controllers, "clusterId": d.ClusterID, "namespace": d.Namespace,
 		"storageClass": d.StorageClass, "storageSize": d.StorageSize, "hostPath": d.HostPath,
-		"volumeGenerations": append([]int{}, d.VolumeGenerations...), "kafkaVersion": d.KafkaVersion,
+		"volumeGenerations": append([]int{}, d.VolumeGenerations...), "kafkaVersion": d.KafkaVersion, "security": d.Security,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -824,26 +870,110 @@ func TestDisruptionBudgetAndSpreadFollowTheSettings(t *testing.T) {
 	}
 }
 
-// TestSecretBrokerPropertiesStaySecret: a brokerProperties value set with --secret reaches the
-// rendered files; the ConfigMap's data must then be a secret (encrypted in the state), and without
-// --secret it is not.
+// TestSecretBrokerPropertiesStaySecret: a secret brokerProperties value (by its name, or every one
+// when the object was set with --secret) never reaches the ConfigMap: it goes to a Secret whose
+// data is a Pulumi secret, mounted into the pods, and its name changes with its content.
 func TestSecretBrokerPropertiesStaySecret(t *testing.T) {
 	t.Parallel()
-	props := map[string]string{"brokerProperties": `{"ssl.keystore.password": "hunter2"}`}
-	rec, _, err := run(t, props, nil, "brokerProperties")
+	for _, tt := range []struct {
+		name       string
+		props      string
+		secretKeys []string
+		hidden     string
+	}{
+		{"by name", `{"ssl.keystore.password": "hunter2", "log.retention.hours": 24}`, nil, "hunter2"},
+		{"whole object set with --secret", `{"log.retention.hours": 97}`, []string{"brokerProperties"}, "log.retention.hours=97"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rec, _, err := run(t, map[string]string{"brokerProperties": tt.props}, nil, tt.secretKeys...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range rec.resources {
+				if r.Type != tSecret && strings.Contains(fmt.Sprint(r.Inputs), tt.hidden) {
+					t.Errorf("%s %s holds %q", r.Type, r.Name, tt.hidden)
+				}
+			}
+			sec := rec.one(t, tSecret, "kafka-secret-config")
+			if !slices.Contains(sec.Secret, "stringData") || !strings.Contains(fmt.Sprint(sec.Inputs["stringData"]), tt.hidden) {
+				t.Errorf("secret config: secret inputs %v, data %v", sec.Secret, sec.Inputs["stringData"])
+			}
+			name := get(t, sec.Inputs, "metadata.name").(string)
+			if !strings.Contains(fmt.Sprint(get(t, rec.one(t, tStatefulSet, "kafka").Inputs, "spec.template.spec.volumes")), name) {
+				t.Errorf("the StatefulSet does not mount %s", name)
+			}
+		})
+	}
+}
+
+// TestSecurityResources: with security on (the default) the CA and the users are in Secrets the
+// pods and the Job mount, a NetworkPolicy guards the node listeners, the Job gets the TLS and
+// users flags, and no plain input of any resource holds the CA key or a password. Read back from
+// the previous update, the same CA and passwords are used again (no Secret changes name).
+func TestSecurityResources(t *testing.T) {
+	t.Parallel()
+	cfg := map[string]string{"users": `{"orders": {"acls": [{"resource": "topic", "name": "orders", "operations": ["write"]}]}}`}
+	rec, outs, err := run(t, cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cm := rec.one(t, tConfigMap, "kafka-config")
-	if !slices.Contains(cm.Secret, "data") {
-		t.Errorf("ConfigMap inputs that are secret: %v, want data", cm.Secret)
+	tlsSecret := rec.one(t, tSecret, "kafka-tls")
+	users := rec.one(t, tSecret, "kafka-users")
+	data := func(r recorded, k string) string { d, _ := r.Inputs["stringData"].(map[string]any); return fmt.Sprint(d[k]) }
+	caKey, usersFile := data(tlsSecret, "ca.key"), data(users, "users.json")
+	if !strings.Contains(caKey, "PRIVATE KEY") || !strings.Contains(usersFile, `"orders"`) || !strings.Contains(usersFile, `"admin"`) {
+		t.Fatalf("tls secret %.40q..., users %q", caKey, usersFile)
 	}
-	rec, _, err = run(t, props, nil)
+	var parsed map[string]struct{ Password string }
+	if err := json.Unmarshal([]byte(usersFile), &parsed); err != nil || len(parsed["orders"].Password) != 32 || len(parsed["admin"].Password) != 32 {
+		t.Fatalf("users.json = %v, %v: want generated passwords for admin and orders", parsed, err)
+	}
+	for _, r := range rec.resources {
+		if r.Type == tSecret {
+			if !slices.Contains(r.Secret, "stringData") {
+				t.Errorf("Secret %s: stringData is not a Pulumi secret", r.Name)
+			}
+			continue
+		}
+		in := fmt.Sprint(r.Inputs)
+		for what, s := range map[string]string{"the CA key": caKey[30:80], "the admin password": parsed["admin"].Password, "a user password": parsed["orders"].Password} {
+			if strings.Contains(in, s) {
+				t.Errorf("%s %s holds %s", r.Type, r.Name, what)
+			}
+		}
+	}
+	np := rec.one(t, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "kafka")
+	if rules := fmt.Sprint(get(t, np.Inputs, "spec.ingress")); !strings.Contains(rules, "9092") || !strings.Contains(rules, "cluster-config") {
+		t.Errorf("network policy ingress %s", rules)
+	}
+	job := rec.one(t, tJob, "kafka-cluster-config")
+	cmd := fmt.Sprint(get(t, job.Inputs, "spec.template.spec.containers.0.command"))
+	if !strings.Contains(cmd, "-tls-ca-dir /etc/kafka-kraft-tls -users /etc/kafka-kraft-users/users.json") {
+		t.Errorf("job command %s", cmd)
+	}
+	vols := fmt.Sprint(get(t, job.Inputs, "spec.template.spec.volumes"))
+	for _, s := range []recorded{tlsSecret, users} {
+		if !strings.Contains(vols, get(t, s.Inputs, "metadata.name").(string)) {
+			t.Errorf("the Job does not mount %s: %s", s.Name, vols)
+		}
+	}
+	sts := rec.one(t, tStatefulSet, "kafka")
+	env := fmt.Sprint(get(t, sts.Inputs, "spec.template.spec.containers.0.env"))
+	if !strings.Contains(env, "KAFKA_TLS_DIR") || !strings.Contains(env, "@POD@.kafka-svc.kafka-kraft.svc.cluster.local") {
+		t.Errorf("kafka env %s", env)
+	}
+
+	// The next update reads the state back: same CA, same passwords, same Secret names.
+	again, _, err := runState(t, false, cfg, deployedMap(t, kraft.Defaults("kafka-kraft", "test")), outs[OutputSecurityState])
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := rec.one(t, tConfigMap, "kafka-config").Secret; len(s) != 0 {
-		t.Errorf("without --secret the ConfigMap has secret inputs %v", s)
+	for _, n := range []string{"kafka-tls", "kafka-users", "kcat-config"} {
+		a, b := rec.one(t, tSecret, n), again.one(t, tSecret, n)
+		if get(t, a.Inputs, "metadata.name") != get(t, b.Inputs, "metadata.name") || fmt.Sprint(a.Inputs["stringData"]) != fmt.Sprint(b.Inputs["stringData"]) {
+			t.Errorf("Secret %s changed on an update that changed nothing", n)
+		}
 	}
 }
 

@@ -1,0 +1,144 @@
+package kraftcluster
+
+import (
+	"fmt"
+	"strings"
+
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
+)
+
+// TLSEpochAnnotation carries kraft.Config.TLSEpoch on the pod template (see kraft.TLSEpoch).
+const TLSEpochAnnotation = "kafka-kraft.io/tls-epoch"
+
+// Secrets is the secret material the cluster's Secrets hold. The names of those Secrets are in
+// kraft.Config.SecretNames; a Secret whose name is "" is not created.
+type Secrets struct {
+	// CACert and CAKey are the cluster CA (PEM), with security on.
+	CACert, CAKey string
+	// UsersFile is kraft.UsersFile, with security on.
+	UsersFile string
+}
+
+// secret creates an immutable Secret named name holding data, its values Pulumi secrets. Like the
+// ConfigMap its name changes with its content, so a change creates a new one before anything
+// refers to it.
+func secret(ctx *pulumi.Context, logical, name string, ns pulumi.StringInput, labels map[string]string, data map[string]string, opts ...pulumi.ResourceOption) (*corev1.Secret, error) {
+	s, err := corev1.NewSecret(ctx, logical, &corev1.SecretArgs{
+		Metadata:   &metav1.ObjectMetaArgs{Name: pulumi.String(name), Namespace: ns, Labels: pulumi.ToStringMap(labels)},
+		Immutable:  pulumi.Bool(true),
+		Type:       pulumi.String("Opaque"),
+		StringData: pulumi.ToSecret(pulumi.ToStringMap(data)).(pulumi.StringMapOutput),
+	}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("secret %s: %w", logical, err)
+	}
+	return s, nil
+}
+
+// newSecrets creates the Secrets kraft.Config.SecretNames names and returns them.
+func newSecrets(ctx *pulumi.Context, name string, c kraft.Config, rendered kraft.Rendered, s Secrets, ns pulumi.StringInput, opts ...pulumi.ResourceOption) ([]pulumi.Resource, error) {
+	labels := kraft.StableLabels(c, kraft.StatefulSetName)
+	var out []pulumi.Resource
+	add := func(logical, secretName string, data map[string]string) error {
+		if secretName == "" {
+			return nil
+		}
+		r, err := secret(ctx, name+"-"+logical, secretName, ns, labels, data, opts...)
+		if err == nil {
+			out = append(out, r)
+		}
+		return err
+	}
+	if rendered.SecretProperties != "" {
+		if c.SecretNames.Properties == "" {
+			return nil, fmt.Errorf("brokerProperties hold secrets but no Secret name was given for them")
+		}
+		if err := add("secret-config", c.SecretNames.Properties, map[string]string{kraft.SecretPropertiesFile: rendered.SecretProperties}); err != nil {
+			return nil, err
+		}
+	}
+	if c.Security.Enabled() {
+		if c.SecretNames.TLS == "" || c.SecretNames.Users == "" || s.CACert == "" || s.CAKey == "" || s.UsersFile == "" {
+			return nil, fmt.Errorf("security %q needs the CA, the users file and their Secret names", c.Security.Mode)
+		}
+		if err := add("tls", c.SecretNames.TLS, map[string]string{kraft.TLSCACertFile: s.CACert, kraft.TLSCAKeyFile: s.CAKey}); err != nil {
+			return nil, err
+		}
+		if err := add("users", c.SecretNames.Users, map[string]string{kraft.UsersFileName: s.UsersFile}); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// NetworkPolicySpec admits, with security on, the node listeners (INTERNAL, CONTROLLER) from the
+// Kafka pods and the cluster Job only, and the client listeners (CLIENT, EXTERNAL) from anywhere.
+// It is enforced only where the cluster's network plugin implements NetworkPolicy; mutual TLS on
+// the node listeners holds either way.
+func NetworkPolicySpec(c kraft.Config) *networkingv1.NetworkPolicySpecArgs {
+	port := func(p int) *networkingv1.NetworkPolicyPortArgs {
+		return &networkingv1.NetworkPolicyPortArgs{Protocol: pulumi.String("TCP"), Port: pulumi.Int(p)}
+	}
+	from := func(component string) *networkingv1.NetworkPolicyPeerArgs {
+		return &networkingv1.NetworkPolicyPeerArgs{PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(kraft.SelectorLabels(c, component))}}
+	}
+	return &networkingv1.NetworkPolicySpecArgs{
+		PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(kraft.SelectorLabels(c, kraft.StatefulSetName))},
+		PolicyTypes: pulumi.StringArray{pulumi.String("Ingress")},
+		Ingress: networkingv1.NetworkPolicyIngressRuleArray{
+			&networkingv1.NetworkPolicyIngressRuleArgs{
+				From:  networkingv1.NetworkPolicyPeerArray{from(kraft.StatefulSetName), from(kraft.ClusterJobName)},
+				Ports: networkingv1.NetworkPolicyPortArray{port(kraft.InternalPort), port(kraft.ControllerPort)},
+			},
+			&networkingv1.NetworkPolicyIngressRuleArgs{
+				Ports: networkingv1.NetworkPolicyPortArray{port(kraft.ClientPort), port(kraft.ExternalPort)},
+			},
+		},
+	}
+}
+
+// securityEnv, securityMounts and securityVolumes add the Secrets to the Kafka container.
+func securityEnv(c kraft.Config) corev1.EnvVarArray {
+	var env corev1.EnvVarArray
+	if c.SecretNames.Properties != "" {
+		env = append(env, &corev1.EnvVarArgs{Name: pulumi.String("KAFKA_SECRET_CONFIG_DIR"), Value: pulumi.String(kraft.SecretMountPath)})
+	}
+	if c.Security.Enabled() {
+		env = append(env,
+			&corev1.EnvVarArgs{Name: pulumi.String("KAFKA_TLS_DIR"), Value: pulumi.String(kraft.TLSMountPath)},
+			&corev1.EnvVarArgs{Name: pulumi.String("KAFKA_TLS_NAMES"), Value: pulumi.String(strings.Join(kraft.TLSNames(c), ","))},
+			&corev1.EnvVarArgs{Name: pulumi.String("KAFKA_TLS_DAYS"), Value: pulumi.String(fmt.Sprint(kraft.NodeCertDays))},
+		)
+	}
+	return env
+}
+
+// secretVolume mounts a Secret readable by the pod's fsGroup (the Kafka user's group) only.
+func secretVolume(name, secretName string) *corev1.VolumeArgs {
+	return &corev1.VolumeArgs{Name: pulumi.String(name), Secret: &corev1.SecretVolumeSourceArgs{
+		SecretName: pulumi.String(secretName), DefaultMode: pulumi.Int(0o440),
+	}}
+}
+
+func mount(name, path string) *corev1.VolumeMountArgs {
+	return &corev1.VolumeMountArgs{Name: pulumi.String(name), MountPath: pulumi.String(path), ReadOnly: pulumi.Bool(true)}
+}
+
+func securityVolumes(c kraft.Config) (corev1.VolumeArray, corev1.VolumeMountArray) {
+	var vols corev1.VolumeArray
+	var mounts corev1.VolumeMountArray
+	if c.SecretNames.Properties != "" {
+		vols = append(vols, secretVolume("secret-config", c.SecretNames.Properties))
+		mounts = append(mounts, mount("secret-config", kraft.SecretMountPath))
+	}
+	if c.Security.Enabled() {
+		vols = append(vols, secretVolume("tls", c.SecretNames.TLS))
+		mounts = append(mounts, mount("tls", kraft.TLSMountPath))
+	}
+	return vols, mounts
+}
