@@ -5,6 +5,9 @@
 //
 //	go run ./cmd/smoke                              # brokers from `pulumi stack output externalBootstrapServers --stack dev`
 //	go run ./cmd/smoke -brokers host:9094 -expect-brokers 3 -json
+//	KAFKA_PASSWORD=... go run ./cmd/smoke -brokers host:31090 -ca ca.crt -user orders
+//
+// Without -brokers the CA and the admin user's credentials come from the stack's outputs too.
 //
 // It exits 0 when the run passes, 1 when it fails (the reason is printed on
 // stderr, and in the JSON report with -json) and 2 on bad flags. The logic
@@ -20,8 +23,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
+	"github.com/kafka-kraft/kafka-kraft/internal/clientauth"
 	"github.com/kafka-kraft/kafka-kraft/internal/smoke"
 )
 
@@ -43,6 +48,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cfg       smoke.Config
 		jsonOut   = fs.Bool("json", false, "print a machine-readable JSON report on stdout instead of the summary")
 		quiet     = fs.Bool("quiet", false, "no progress lines on stderr")
+		caFile    = fs.String("ca", "", "with -brokers: PEM CA file to verify the brokers with (TLS); the stack's caCertificate otherwise")
+		user      = fs.String("user", "", "with -brokers: SCRAM-SHA-512 user (its password in $KAFKA_PASSWORD); the stack's admin user otherwise")
 		sizeUsage = fmt.Sprintf("bytes per message value, %d to %d", smoke.MinMessageSize, smoke.MaxMessageSize)
 	)
 	fs.StringVar(&cfg.Topic, "topic", smoke.DefaultTopic, "topic to use; created if missing, reused if present")
@@ -84,6 +91,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		cfg.Brokers = list
+		if *caFile != "" {
+			ca, err := os.ReadFile(*caFile)
+			if err != nil {
+				fmt.Fprintf(stderr, "smoke: -ca: %v\n", err)
+				return 2
+			}
+			cfg.Auth = clientauth.Auth{CACert: string(ca), Username: *user, Password: os.Getenv("KAFKA_PASSWORD")}
+		}
 	} else {
 		list, err := smoke.StackBrokers(ctx, "pulumi", *stack)
 		if err != nil {
@@ -94,6 +109,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return fail(stdout, stderr, *jsonOut, nil, fmt.Errorf("smoke: no -brokers given and reading them from stack %q failed: %w (%s)", *stack, err, hint))
 		}
 		cfg.Brokers = list
+		if cfg.Auth, err = smoke.StackAuth(ctx, "pulumi", *stack); err != nil {
+			return fail(stdout, stderr, *jsonOut, nil, fmt.Errorf("smoke: reading the credentials from stack %q: %w", *stack, err))
+		}
+	}
+	if !*quiet {
+		fmt.Fprintf(stderr, "smoke: %s, %s\n", strings.Join(cfg.Brokers, ","), cfg.Auth)
 	}
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintln(stderr, err)

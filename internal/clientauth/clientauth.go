@@ -51,7 +51,8 @@ func (a Auth) Validate() error {
 	if a.Username != "" && a.CACert == "" {
 		return errors.New("SCRAM credentials need the cluster CA (TLS): kafka-kraft never sends them in the clear")
 	}
-	return nil
+	_, err := a.TLS()
+	return err
 }
 
 // TLS returns the client TLS config (nil without TLS).

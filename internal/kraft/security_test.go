@@ -64,7 +64,9 @@ func TestParseUsers(t *testing.T) {
 
 func TestTLSNames(t *testing.T) {
 	t.Parallel()
-	c := testConfig(func(c *Config) { c.Namespace, c.ClusterDomain, c.ExternalHost = "streaming", "k8s.example", "kafka.example.com" })
+	c := testConfig(func(c *Config) {
+		c.Namespace, c.ClusterDomain, c.ExternalHost = "streaming", "k8s.example", "kafka.example.com"
+	})
 	want := []string{"@POD@.kafka-svc.streaming.svc.k8s.example", "@POD@.kafka-svc.streaming.svc", "kafka-svc.streaming.svc.k8s.example",
 		"kafka-svc.streaming.svc", "localhost", "127.0.0.1", "kafka.example.com"}
 	if got := TLSNames(c); !slices.Equal(got, want) {

@@ -21,6 +21,7 @@ package smoke
 import (
 	"context"
 	"fmt"
+	"github.com/kafka-kraft/kafka-kraft/internal/clientauth"
 	"io"
 	"net"
 	"strconv"
@@ -69,6 +70,11 @@ type Config struct {
 	// Every address must answer: a listed address that does not is a
 	// deployment defect, and the run fails naming it.
 	Brokers []string
+
+	// Auth is how the run connects: TLS verified against the cluster CA
+	// and a SCRAM-SHA-512 user for a cluster with security "tls" (see
+	// StackAuth); the zero value is PLAINTEXT.
+	Auth clientauth.Auth
 
 	// Topic is the topic to produce to and consume from. Default
 	// DefaultTopic ("message_type.dataset_name.hear-ye"). Allowed: 1 to 249
@@ -149,6 +155,9 @@ type hookInfo struct {
 // Validate reports the first invalid field, naming it and the values it
 // allows. Zero values are valid: they select defaults.
 func (c Config) Validate() error {
+	if err := c.Auth.Validate(); err != nil {
+		return fmt.Errorf("smoke: Config.Auth: %w", err)
+	}
 	if len(c.Brokers) == 0 {
 		return fmt.Errorf("smoke: Config.Brokers is empty: at least one bootstrap address host:port is required")
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kafka-kraft/kafka-kraft/internal/clientauth"
 	"io"
 	"sync"
 	"time"
@@ -40,6 +41,8 @@ type Load struct {
 type LoadConfig struct {
 	// Brokers are the bootstrap addresses, "host:port" each. Required.
 	Brokers []string
+	// Auth is how to connect (Config.Auth).
+	Auth clientauth.Auth
 	// Topic is created when missing (Partitions, ReplicationFactor and
 	// MinInsyncReplicas apply then) and reused when present. Default
 	// "kafka-kraft-load".
@@ -131,7 +134,7 @@ func StartLoad(ctx context.Context, cfg LoadConfig) (*Load, error) {
 		return nil, fmt.Errorf("smoke: LoadConfig.MinInsyncReplicas = %d: must be 0 (cluster default) or at least 1", cfg.MinInsyncReplicas)
 	}
 	sc := Config{
-		Brokers: cfg.Brokers, Topic: cfg.Topic, Partitions: cfg.Partitions, ReplicationFactor: cfg.ReplicationFactor,
+		Brokers: cfg.Brokers, Auth: cfg.Auth, Topic: cfg.Topic, Partitions: cfg.Partitions, ReplicationFactor: cfg.ReplicationFactor,
 		MessageSize: cfg.MessageSize, Rate: cfg.Rate, RequestTimeout: cfg.RequestTimeout, DeliveryTimeout: cfg.DeliveryTimeout,
 		Messages: 1, Progress: cfg.Progress,
 		// The load runs until Stop; ctx bounds it.

@@ -61,7 +61,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 // newTransport is the transport of a run: background goroutines bound to ctx.
 func newTransport(ctx context.Context, cfg Config) *kafka.Transport {
-	return &kafka.Transport{
+	tr := &kafka.Transport{
 		DialTimeout: cfg.RequestTimeout / 2,
 		// A short metadata TTL keeps the cached layout that routes produce
 		// and fetch requests fresh right after the topic is created or a
@@ -72,6 +72,11 @@ func newTransport(ctx context.Context, cfg Config) *kafka.Transport {
 		ClientID:       "kafka-kraft-smoke",
 		Context:        ctx,
 	}
+	// Validate checked the credentials: Apply cannot fail on them here.
+	if err := cfg.Auth.Apply(tr); err != nil {
+		panic(fmt.Sprintf("smoke: credentials passed Validate but not Apply: %v", err))
+	}
+	return tr
 }
 
 // newRunner sets up the client side of a run for cfg (defaults applied);

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/kafka-kraft/kafka-kraft/internal/clientauth"
 	"os/exec"
 	"strings"
 	"time"
@@ -45,6 +46,50 @@ func StackBrokers(ctx context.Context, pulumi, stack string) ([]string, error) {
 		return nil, fmt.Errorf("pulumi stack output %s --stack %s: %w", StackOutput, stack, err)
 	}
 	return brokers, nil
+}
+
+// StackAuth reads a client's credentials from a Pulumi stack's outputs: with securityProtocol
+// SASL_SSL, the CA (caCertificate) and the admin user (adminUser, adminPassword, read with
+// --show-secrets); the zero Auth (PLAINTEXT) for a stack with security "none" or from before it.
+func StackAuth(ctx context.Context, pulumi, stack string) (clientauth.Auth, error) {
+	path, err := exec.LookPath(pulumi)
+	if err != nil {
+		return clientauth.Auth{}, fmt.Errorf("%w (looked for %q): %w", ErrNoPulumi, pulumi, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, stackLookupTimeout)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, path, "stack", "output", "--stack", stack, "--json", "--show-secrets")
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return clientauth.Auth{}, fmt.Errorf("pulumi stack output --stack %s: %w: %s", stack, err, strings.TrimSpace(stderr.String()))
+	}
+	return ParseStackAuth(stdout.Bytes())
+}
+
+// ParseStackAuth is StackAuth's reading of `pulumi stack output --json --show-secrets`.
+func ParseStackAuth(outputs []byte) (clientauth.Auth, error) {
+	var o struct {
+		Protocol string `json:"securityProtocol"`
+		CA       string `json:"caCertificate"`
+		User     string `json:"adminUser"`
+		Password string `json:"adminPassword"`
+	}
+	if err := json.Unmarshal(outputs, &o); err != nil {
+		return clientauth.Auth{}, fmt.Errorf("the stack outputs are not JSON: %w", err)
+	}
+	switch o.Protocol {
+	case "", "PLAINTEXT":
+		return clientauth.Auth{}, nil
+	case "SASL_SSL":
+		a := clientauth.Auth{CACert: o.CA, Username: o.User, Password: o.Password}
+		if o.CA == "" || o.User == "" || o.Password == "" || o.Password == "[secret]" {
+			return clientauth.Auth{}, fmt.Errorf("securityProtocol is SASL_SSL but caCertificate, adminUser or adminPassword is missing from the outputs (read them with --show-secrets)")
+		}
+		return a, a.Validate()
+	default:
+		return clientauth.Auth{}, fmt.Errorf("securityProtocol %q: the smoke test speaks PLAINTEXT and SASL_SSL", o.Protocol)
+	}
 }
 
 // ParseBrokers parses a bootstrap address list: "host:port,host:port" (spaces

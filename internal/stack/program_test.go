@@ -920,7 +920,10 @@ func TestSecurityResources(t *testing.T) {
 	}
 	tlsSecret := rec.one(t, tSecret, "kafka-tls")
 	users := rec.one(t, tSecret, "kafka-users")
-	data := func(r recorded, k string) string { d, _ := r.Inputs["stringData"].(map[string]any); return fmt.Sprint(d[k]) }
+	data := func(r recorded, k string) string {
+		d, _ := r.Inputs["stringData"].(map[string]any)
+		return fmt.Sprint(d[k])
+	}
 	caKey, usersFile := data(tlsSecret, "ca.key"), data(users, "users.json")
 	if !strings.Contains(caKey, "PRIVATE KEY") || !strings.Contains(usersFile, `"orders"`) || !strings.Contains(usersFile, `"admin"`) {
 		t.Fatalf("tls secret %.40q..., users %q", caKey, usersFile)

@@ -1,0 +1,129 @@
+package smoke
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/kafka-kraft/kafka-kraft/internal/clientauth"
+	"github.com/kafka-kraft/kafka-kraft/internal/pki"
+)
+
+// tlsCluster is a kfake cluster that, like a kafka-kraft cluster with security "tls", takes only
+// TLS (a certificate for 127.0.0.1 from a CA made by internal/pki) and SCRAM-SHA-512.
+func tlsCluster(t *testing.T) (*kfake.Cluster, string) {
+	t.Helper()
+	caPEM, caKeyPEM, err := pki.NewCA("smoke test", time.Now(), time.Hour, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := pki.ParseCert(caPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _ := pem.Decode([]byte(caKeyPEM))
+	caKey, err := x509.ParsePKCS8PrivateKey(kb.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "broker"},
+		NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert := tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	c := newCluster(t, kfake.TLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}),
+		kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-512", "admin", "right-password"))
+	return c, caPEM
+}
+
+// The smoke run passes over TLS with the admin's SCRAM credentials, and fails, naming the cause,
+// with a wrong password or without the CA.
+func TestRunOverTLSAndSCRAM(t *testing.T) {
+	t.Parallel()
+	c, ca := tlsCluster(t)
+	cfg := testConfig(c, "tls-smoke")
+	cfg.Messages = 500
+	cfg.Auth = clientauth.Auth{CACert: ca, Username: "admin", Password: "right-password"}
+	if res, err := Run(context.Background(), cfg); err != nil {
+		t.Fatalf("with the right credentials: %v", err)
+	} else if res.Messages != 500 {
+		t.Errorf("%d messages, want 500", res.Messages)
+	}
+
+	for _, tt := range []struct {
+		name string
+		auth clientauth.Auth
+		want string
+	}{
+		// kfake drops the connection where Kafka answers SASL_AUTHENTICATION_FAILED (the e2e tier
+		// checks Kafka's answer).
+		{"wrong password", clientauth.Auth{CACert: ca, Username: "admin", Password: "wrong-password"}, "does not answer"},
+		{"no TLS", clientauth.Auth{}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig(c, "tls-smoke")
+			cfg.Auth, cfg.Timeout, cfg.RequestTimeout = tt.auth, 5*time.Second, 2*time.Second
+			_, err := Run(context.Background(), cfg)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want a failure mentioning %q", err, tt.want)
+			}
+		})
+	}
+	// A CA the brokers' certificate does not chain to.
+	other, _, err := pki.NewCA("another", time.Now(), time.Hour, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Auth.CACert, cfg.Timeout, cfg.RequestTimeout = other, 5*time.Second, 2*time.Second
+	if _, err := Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("another CA: err = %v, want a certificate error", err)
+	}
+}
+
+func TestParseStackAuth(t *testing.T) {
+	t.Parallel()
+	a, err := ParseStackAuth([]byte(`{"securityProtocol": "PLAINTEXT", "externalBootstrapServers": "127.0.0.1:31090"}`))
+	if err != nil || a.Enabled() {
+		t.Errorf("PLAINTEXT stack: %v, %v", a, err)
+	}
+	if a, err := ParseStackAuth([]byte(`{"externalBootstrapServers": "127.0.0.1:31090"}`)); err != nil || a.Enabled() {
+		t.Errorf("a stack from before security: %v, %v", a, err)
+	}
+	if _, err := ParseStackAuth([]byte(`{"securityProtocol": "SASL_SSL", "caCertificate": "x", "adminUser": "admin", "adminPassword": "[secret]"}`)); err == nil || !strings.Contains(err.Error(), "--show-secrets") {
+		t.Errorf("hidden password: err = %v", err)
+	}
+	ca, _, err := pki.NewCA("x", time.Now(), time.Hour, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err = ParseStackAuth([]byte(`{"securityProtocol": "SASL_SSL", "caCertificate": ` + jsonString(ca) + `, "adminUser": "admin", "adminPassword": "pw-123456789012"}`))
+	if err != nil || a.Username != "admin" || a.Password != "pw-123456789012" || a.CACert != ca {
+		t.Errorf("SASL_SSL stack: %v, %v", a, err)
+	}
+	if s := a.String(); strings.Contains(s, "pw-") {
+		t.Errorf("String() shows the password: %s", s)
+	}
+}
+
+func jsonString(s string) string {
+	return `"` + strings.NewReplacer("\n", `\n`, `"`, `\"`).Replace(s) + `"`
+}
