@@ -5,7 +5,9 @@ package kcatclient
 
 import (
 	"fmt"
+	"path/filepath"
 
+	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
@@ -28,6 +30,10 @@ type Args struct {
 	Config kraft.Config
 	// Namespace to deploy into.
 	Namespace pulumi.StringInput
+	// Image is the kcat image; nil builds <imageContext>/kcat and pushes it to Registry.
+	Image pulumi.StringInput
+	// Registry is where a built image is pushed (the Registry component's address).
+	Registry pulumi.StringInput
 	// ClientConfig is the content of the kcat config Secret (ClientConfig), nil with security
 	// "none"; ClientConfigSecret names that Secret (its name changes with its content).
 	ClientConfig       map[string]string
@@ -72,6 +78,30 @@ func ExecCommand(c kraft.Config) string {
 	return fmt.Sprintf("kubectl -n %s exec deploy/%s -- kcat -L -b %s:%d", c.Namespace, kraft.KcatName, kraft.HeadlessServiceName, kraft.InternalPort)
 }
 
+// ImageRepository is the repository of a built kcat image in the registry.
+const ImageRepository = "kafka-kraft-kcat"
+
+// buildImage builds <imageContext>/kcat (docker/kcat) and pushes it to the registry; the result is
+// pinned by digest.
+func buildImage(ctx *pulumi.Context, name string, c kraft.Config, registry pulumi.StringInput, opts ...pulumi.ResourceOption) (pulumi.StringOutput, error) {
+	if registry == nil {
+		return pulumi.StringOutput{}, fmt.Errorf("kcat image: no registry to push a built image to (set %q)", kraft.KeyKcatImage)
+	}
+	ref := registry.ToStringOutput().ApplyT(func(reg string) string { return reg + "/" + ImageRepository + ":1.7.1" }).(pulumi.StringOutput)
+	dir := filepath.Join(c.Image.Context, "kcat")
+	img, err := docker.NewImage(ctx, name, &docker.ImageArgs{
+		ImageName: ref,
+		Build: &docker.DockerBuildArgs{
+			Context:    pulumi.String(dir),
+			Dockerfile: pulumi.String(filepath.Join(dir, "Dockerfile")),
+		},
+	}, opts...)
+	if err != nil {
+		return pulumi.StringOutput{}, fmt.Errorf("kcat image: %w", err)
+	}
+	return img.RepoDigest, nil
+}
+
 // New creates the Deployment.
 func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*KcatClient, error) {
 	k := &KcatClient{}
@@ -80,6 +110,14 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	}
 	c := args.Config
 	labels := kraft.Labels(c, kraft.KcatName)
+	image := args.Image
+	if image == nil {
+		built, err := buildImage(ctx, name+"-image", c, args.Registry, pulumi.Parent(k))
+		if err != nil {
+			return nil, err
+		}
+		image = built
+	}
 	uid := pulumi.Int(kraft.KafkaUID)
 	// The root filesystem is read-only; /tmp is the working directory.
 	vols := corev1.VolumeArray{&corev1.VolumeArgs{Name: pulumi.String("tmp"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}}}
@@ -123,7 +161,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 					Containers: corev1.ContainerArray{&corev1.ContainerArgs{
 						VolumeMounts: mounts,
 						Name:         pulumi.String("kcat"),
-						Image:        pulumi.String(c.Kcat.Image),
+						Image:        image,
 						Command:      pulumi.ToStringArray(IdleCommand),
 						Env: corev1.EnvVarArray{&corev1.EnvVarArgs{
 							// For scripts run inside the client: kcat -b "$KAFKA_BOOTSTRAP" ...

@@ -19,11 +19,13 @@ import (
 	"crypto/pbkdf2"
 	"crypto/rand"
 	"crypto/sha512"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
 	"sort"
 	"strings"
+	"time"
 )
 
 const (
@@ -156,10 +158,13 @@ func (c *clusterRun) syncUsers(users map[string]UserSpec) error {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		salt := make([]byte, 32)
-		if _, err := rand.Read(salt); err != nil {
+		// A printable salt, as Kafka's own tools make (130 random bits in base 36): librdkafka
+		// (kcat) fails SCRAM against a credential whose salt is raw binary, kafka-go does not.
+		raw := make([]byte, 24)
+		if _, err := rand.Read(raw); err != nil {
 			return err
 		}
+		salt := []byte(base64.RawURLEncoding.EncodeToString(raw))
 		salted, err := pbkdf2.Key(sha512.New, users[n].Password, salt, scramIterations, sha512.Size)
 		if err != nil {
 			return err
@@ -201,13 +206,17 @@ func (c *clusterRun) syncUsers(users map[string]UserSpec) error {
 			return err
 		}
 	}
-	// Read back: the principals' ACLs must now be exactly the wanted ones.
-	have, err = c.describeAcls()
-	if err != nil {
+	// Read back: the principals' ACLs must now be exactly the wanted ones. The broker asked may
+	// apply the controller's change a moment after the request returned: ask until it has.
+	if err := c.until("reading the ACLs back", 200*time.Millisecond, func() (bool, string, error) {
+		have, err := c.describeAcls()
+		if err != nil {
+			return false, "", err
+		}
+		missing, unexpected := diffBindings(have, want, managed)
+		return len(missing)+len(unexpected) == 0, fmt.Sprintf("missing %v, unexpected %v", missing, unexpected), nil
+	}); err != nil {
 		return err
-	}
-	if create, remove := diffBindings(have, want, managed); len(create)+len(remove) > 0 {
-		return fmt.Errorf("ACLs read back differ: missing %v, unexpected %v", create, remove)
 	}
 	c.logf("ACLs: %d wanted, %d created, %d deleted; read back: as wanted", len(want), len(create), len(remove))
 	return nil

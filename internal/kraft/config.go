@@ -198,7 +198,8 @@ type Image struct {
 type Kcat struct {
 	// Enabled deploys the kafka-cat Deployment. Default true.
 	Enabled bool
-	// Image with kcat installed. Default "edenhill/kcat:1.7.1".
+	// Image with kcat installed. Default "": built from <imageContext>/kcat and pushed to the
+	// registry, like the Kafka image.
 	Image string
 }
 
@@ -224,8 +225,11 @@ const (
 	DefaultBaseImage            = "eclipse-temurin:21.0.8_9-jre-noble"
 	DefaultDistSource           = DistSourceApache
 	DefaultImageContext         = "./docker"
-	DefaultKcatImage            = "edenhill/kcat:1.7.1"
-	DefaultSecurity             = SecurityTLS
+	// DefaultKcatImage is empty: the program builds docker/kcat (kcat with librdkafka 2.8 from
+	// Debian). Published kcat images ship a librdkafka older than 2.6.1, whose SCRAM fails against
+	// Kafka 4.x brokers (edenhill/kcat#462).
+	DefaultKcatImage = ""
+	DefaultSecurity  = SecurityTLS
 
 	DistSourceApache  = "apache"
 	DistSourceContext = "context"

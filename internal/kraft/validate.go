@@ -268,8 +268,8 @@ func (c Config) Validate() error {
 		bad(KeyReassignmentThrottle, c.ReassignmentThrottle, "must be bytes per second per broker, at least 1Mi, such as %s", DefaultReassignmentThrottle)
 	}
 	c.validateSecurity(bad)
-	if c.Kcat.Enabled && !imageRef.MatchString(c.Kcat.Image) {
-		bad(KeyKcatImage, c.Kcat.Image, "must be an image reference such as %s", DefaultKcatImage)
+	if c.Kcat.Enabled && c.Kcat.Image != "" && !imageRef.MatchString(c.Kcat.Image) {
+		bad(KeyKcatImage, c.Kcat.Image, "must be an image reference such as registry.example.com/kcat:1.7.1 (with librdkafka 2.6.1 or later for SCRAM against Kafka 4), or unset to build docker/kcat")
 	}
 	return errors.Join(errs...)
 }

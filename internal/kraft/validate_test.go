@@ -123,7 +123,7 @@ func TestValidateRejects(t *testing.T) {
 		{name: "dist source ftp", mutate: func(c *Config) { c.Image.DistSource = "ftp" }, wantKey: KeyDistSource, wantText: `must be "apache" (download from the Apache site) or "context"`},
 		{name: "image repository with capitals", mutate: func(c *Config) { c.Image.Repository = "Kafka-Kraft" }, wantKey: KeyImageRepository, wantText: "must be a lower-case repository name"},
 		{name: "empty image context", mutate: func(c *Config) { c.Image.Context = "" }, wantKey: KeyImageContext, wantText: "must be the docker build context directory"},
-		{name: "bad kcat image with kcat enabled", mutate: func(c *Config) { c.Kcat.Image = "kcat image" }, wantKey: KeyKcatImage, wantText: "must be an image reference such as edenhill/kcat:1.7.1"},
+		{name: "bad kcat image with kcat enabled", mutate: func(c *Config) { c.Kcat.Image = "kcat image" }, wantKey: KeyKcatImage, wantText: "must be an image reference such as registry.example.com/kcat:1.7.1"},
 		{name: "existing registry with a space and a port past 65535", mutate: func(c *Config) { c.Registry.Existing = "bad host:99999" }, wantKey: KeyRegistry, wantText: "must be host or host:port of an existing registry"},
 		{name: "existing registry port past 65535", mutate: func(c *Config) { c.Registry.Existing = "registry.example.com:99999" }, wantKey: KeyRegistry, wantText: "must be host or host:port"},
 		{name: "existing registry without a host", mutate: func(c *Config) { c.Registry.Existing = ":5000" }, wantKey: KeyRegistry, wantText: "must be host or host:port"},

@@ -206,7 +206,11 @@ func Deploy(ctx *pulumi.Context) (*Outputs, error) {
 
 	kcatCommand := pulumi.Sprintf("kcat -L -b %s", cluster.ExternalBootstrapServers)
 	if c.Kcat.Enabled {
-		kcat, err := kcatclient.New(ctx, "kcat", &kcatclient.Args{Config: c, Namespace: namespace,
+		var kcatImage pulumi.StringInput
+		if c.Kcat.Image != "" {
+			kcatImage = pulumi.String(c.Kcat.Image)
+		}
+		kcat, err := kcatclient.New(ctx, "kcat", &kcatclient.Args{Config: c, Namespace: namespace, Image: kcatImage, Registry: registryAddr,
 			ClientConfig: kcatclient.ClientConfig(c, sec.CACert, sec.AdminPassword), ClientConfigSecret: sec.Name("kafka-cat-config", sec.CACert, sec.AdminPassword)})
 		if err != nil {
 			return nil, err

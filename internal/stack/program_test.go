@@ -428,9 +428,15 @@ func TestDefaultsDeployTheOriginalTopology(t *testing.T) {
 		get(t, img.Inputs, "build.context") != "./docker" {
 		t.Errorf("image inputs = %v", img.Inputs)
 	}
+	// kcat is built too (docker/kcat: published kcat images fail SCRAM against Kafka 4) and runs
+	// pinned by digest.
+	kcatImg := rec.one(t, tImage, "kcat-image")
+	if get(t, kcatImg.Inputs, "imageName") != "localhost:31500/kafka-kraft-kcat:1.7.1" || get(t, kcatImg.Inputs, "build.context") != "docker/kcat" {
+		t.Errorf("kcat image inputs = %v", kcatImg.Inputs)
+	}
 	kcat := rec.one(t, tDeployment, "kcat")
-	if get(t, kcat.Inputs, "metadata.name") != kraft.KcatName || get(t, kcat.Inputs, "spec.template.spec.containers.0.image") != kraft.DefaultKcatImage {
-		t.Errorf("kcat deployment = %v", kcat.Inputs["metadata"])
+	if get(t, kcat.Inputs, "metadata.name") != kraft.KcatName || get(t, kcat.Inputs, "spec.template.spec.containers.0.image") != testDigest {
+		t.Errorf("kcat deployment = %v, image %v", kcat.Inputs["metadata"], get(t, kcat.Inputs, "spec.template.spec.containers.0.image"))
 	}
 
 	want := map[string]string{
@@ -519,7 +525,7 @@ func TestConfigurations(t *testing.T) {
 		},
 		{
 			name:   "a prebuilt image skips the build",
-			config: map[string]string{"image": "example.com/kafka:4.4.0"},
+			config: map[string]string{"image": "example.com/kafka:4.4.0", "kcatImage": "example.com/kcat:1.7.1"},
 			check: func(t *testing.T, rec *recorder, outs map[string]string) {
 				if len(rec.ofType(tImage)) != 0 || len(rec.ofType("kafka-kraft:index:KafkaImage")) != 0 {
 					t.Errorf("image built anyway: %v", rec.names())

@@ -5,6 +5,7 @@ package image_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,7 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kafka-kraft/kafka-kraft/internal/clientauth"
 	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
+	"github.com/kafka-kraft/kafka-kraft/internal/pki"
 )
 
 // testLabel marks every container, network and volume the tier creates, so leftovers of a killed
@@ -165,6 +168,11 @@ type cluster struct {
 	cfg      kraft.Config
 	rendered kraft.Rendered
 	confDir  string
+	// With security on: the stack's secret material, and the directories standing in for the CA
+	// and users Secrets (mounted where the StatefulSet and the Job mount them).
+	state    pki.State
+	tlsDir   string
+	usersDir string
 	// setPodName passes POD_NAME like the StatefulSet does; false exercises the hostname fallback.
 	setPodName bool
 
@@ -207,10 +215,71 @@ func newLabelledCluster(t testing.TB, image string, cfg kraft.Config, label stri
 	if err := os.Chmod(c.confDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	if cfg.Security.Enabled() {
+		c.setSecrets(cfg.Security)
+	}
 	c.network = c.prefix + "-net"
 	mustDocker(t, time.Minute, "network", "create", "--label", c.label, c.network)
 	t.Cleanup(c.cleanup)
 	return c
+}
+
+// setSecrets makes the stack's secret material as the program does and writes the CA and the
+// users file where the containers mount them.
+func (c *cluster) setSecrets(sec kraft.Security) {
+	c.t.Helper()
+	st, err := pki.State{}.Complete("kafka-kraft image-test", time.Now(), 24*time.Hour, time.Hour,
+		pki.Users(sec.Users, func(u kraft.User) bool { return u.Password != "" }), rand.Reader)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.state = st
+	c.tlsDir, c.usersDir = c.t.TempDir(), c.t.TempDir()
+	c.writeSecretDir(c.tlsDir, map[string]string{kraft.TLSCACertFile: st.CACert, kraft.TLSCAKeyFile: st.CAKey})
+	c.setUsers(sec)
+}
+
+// setUsers rewrites the users file (the users Secret) for sec.
+func (c *cluster) setUsers(sec kraft.Security) {
+	c.t.Helper()
+	c.writeSecretDir(c.usersDir, map[string]string{kraft.UsersFileName: kraft.UsersFile(sec, c.state.AdminPassword, c.state.Passwords)})
+}
+
+// writeSecretDir writes files readable by the container user (uid 1001): in a test's temporary
+// directory, where only this machine's users can reach them.
+func (c *cluster) writeSecretDir(dir string, files map[string]string) {
+	c.t.Helper()
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			c.t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// runClusterJob runs the cluster-settings Job's command (kraft.ClusterJobCommand) in a container
+// on the cluster's network, with the Secrets mounted as the Job has them, and returns its output.
+func (c *cluster) runClusterJob() (string, error) {
+	c.t.Helper()
+	cmd := kraft.ClusterJobCommand(c.cfg)
+	args := []string{"run", "--rm", "--label", c.label, "--network", c.network, "--user", "1001:1001", "--entrypoint", cmd[0]}
+	if c.tlsDir != "" {
+		args = append(args, "-v", c.tlsDir+":"+kraft.TLSMountPath+":ro", "-v", c.usersDir+":"+kraft.UsersMountPath+":ro")
+	}
+	args = append(append(args, c.image), cmd[1:]...)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	return docker(ctx, append(args, "-timeout", "3m")...)
+}
+
+// externalAuth is the admin's credentials for the EXTERNAL listener (the zero Auth without security).
+func (c *cluster) externalAuth() clientauth.Auth {
+	if c.tlsDir == "" {
+		return clientauth.Auth{}
+	}
+	return clientauth.Auth{CACert: c.state.CACert, Username: kraft.AdminUser, Password: c.state.AdminPassword}
 }
 
 func (c *cluster) container(ordinal int) string { return fmt.Sprintf("%s-kafka-%d", c.prefix, ordinal) }
@@ -242,6 +311,12 @@ func (c *cluster) runArgs(name string, ordinal int, clusterID string, publish bo
 	}
 	if c.setPodName {
 		args = append(args, "-e", "POD_NAME="+kraft.PodName(ordinal))
+	}
+	if c.tlsDir != "" {
+		args = append(args, "-v", c.tlsDir+":"+kraft.TLSMountPath+":ro",
+			"-e", "KAFKA_TLS_DIR="+kraft.TLSMountPath,
+			"-e", "KAFKA_TLS_NAMES="+strings.Join(kraft.TLSNames(c.cfg), ","),
+			"-e", fmt.Sprintf("KAFKA_TLS_DAYS=%d", kraft.NodeCertDays))
 	}
 	if publish {
 		args = append(args, "-p", fmt.Sprintf("127.0.0.1:%d:%d", c.cfg.ExternalNodePortBase+ordinal, kraft.ExternalPort))

@@ -31,6 +31,9 @@ func testConfig(replicas, externalPortBase int) kraft.Config {
 	cfg.Controllers = kraft.DefaultControllers(replicas)
 	cfg.ExternalHost = "127.0.0.1"
 	cfg.ExternalNodePortBase = externalPortBase
+	// PLAINTEXT, so that the tests of formation, restarts and storage need no credentials;
+	// TestSecurity runs the nodes with security "tls" (the program's default).
+	cfg.Security.Mode = kraft.SecurityNone
 	return cfg
 }
 
