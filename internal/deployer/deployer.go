@@ -108,8 +108,24 @@ func Changes(p auto.PreviewResult) int {
 	return n
 }
 
-// StringOutputs flattens stack outputs to strings (non-strings are formatted with %v).
+// SecretPlaceholder stands for a secret output's value, as the pulumi CLI prints it.
+const SecretPlaceholder = "[secret]"
+
+// StringOutputs flattens stack outputs to strings (non-strings are formatted with %v) for
+// printing: a secret output (adminPassword, securityState, ...) shows as SecretPlaceholder.
 func StringOutputs(out auto.OutputMap) map[string]string {
+	m := RevealedOutputs(out)
+	for k, v := range out {
+		if v.Secret {
+			m[k] = SecretPlaceholder
+		}
+	}
+	return m
+}
+
+// RevealedOutputs is StringOutputs with the secret outputs' values: for a client that needs the
+// credentials (the tests); never print it.
+func RevealedOutputs(out auto.OutputMap) map[string]string {
 	m := map[string]string{}
 	for k, v := range out {
 		if s, ok := v.Value.(string); ok {

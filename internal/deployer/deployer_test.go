@@ -38,3 +38,20 @@ func TestOpenRefusesADirectoryWithoutTheProject(t *testing.T) {
 		t.Fatalf("err = %v, want one saying the directory is not the project", err)
 	}
 }
+
+// Printed outputs never show a secret output's value; the revealed ones do, for the tests' clients.
+func TestStringOutputsHideSecrets(t *testing.T) {
+	t.Parallel()
+	out := auto.OutputMap{
+		"adminPassword":            {Value: "s3cret-value", Secret: true},
+		"externalBootstrapServers": {Value: "127.0.0.1:31090"},
+		"replicas":                 {Value: 3.0},
+	}
+	printed := StringOutputs(out)
+	if printed["adminPassword"] != SecretPlaceholder || printed["externalBootstrapServers"] != "127.0.0.1:31090" || printed["replicas"] != "3" {
+		t.Errorf("StringOutputs = %v", printed)
+	}
+	if RevealedOutputs(out)["adminPassword"] != "s3cret-value" {
+		t.Errorf("RevealedOutputs = %v", RevealedOutputs(out))
+	}
+}

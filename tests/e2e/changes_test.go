@@ -464,7 +464,7 @@ func (s *suite) startLoadOn(t *testing.T, ctx context.Context, topic string, par
 	err := eventually(ctx, time.Minute, 2*time.Second, "the live producer starts", func(context.Context) error {
 		var err error
 		l, err = smoke.StartLoad(ctx, smoke.LoadConfig{
-			Brokers: s.brokers, Topic: topic, Partitions: partitions, ReplicationFactor: rf, MinInsyncReplicas: max(1, rf-1),
+			Brokers: s.brokers, Auth: s.auth, Topic: topic, Partitions: partitions, ReplicationFactor: rf, MinInsyncReplicas: max(1, rf-1),
 			Rate: loadRate, Progress: s.progress("load.log"),
 		})
 		return err
@@ -511,7 +511,7 @@ func (s *suite) oneNodeGroup(t *testing.T, ctx context.Context) {
 	if err := createTopic(ctx, s.brokers, growthTopic, 3, 1); err != nil {
 		t.Fatal(err)
 	}
-	w := &kafka.Writer{Addr: kafka.TCP(s.brokers...), Topic: growthTopic, RequiredAcks: kafka.RequireAll, Balancer: &kafka.RoundRobin{}, BatchTimeout: 5 * time.Millisecond}
+	w := &kafka.Writer{Addr: kafka.TCP(s.brokers...), Transport: transportFor(s.brokers), Topic: growthTopic, RequiredAcks: kafka.RequireAll, Balancer: &kafka.RoundRobin{}, BatchTimeout: 5 * time.Millisecond}
 	defer func() { _ = w.Close() }()
 	var msgs []kafka.Message
 	for i := range 30 {
@@ -655,7 +655,7 @@ func (s *suite) growTo3(t *testing.T, ctx context.Context) {
 			t.Errorf("the offsets committed before the growth read back as %s, want [7 7 7]", got)
 		}
 		s.commitOffsets(t, ctx, 9)
-		w := &kafka.Writer{Addr: kafka.TCP(s.brokers...), Topic: growthTopic, RequiredAcks: kafka.RequireAll, Balancer: &kafka.RoundRobin{}}
+		w := &kafka.Writer{Addr: kafka.TCP(s.brokers...), Transport: transportFor(s.brokers), Topic: growthTopic, RequiredAcks: kafka.RequireAll, Balancer: &kafka.RoundRobin{}}
 		defer func() { _ = w.Close() }()
 		if err := w.WriteMessages(mctx, kafka.Message{Value: []byte("after growth")}); err != nil {
 			t.Errorf("acks=all produce to the old RF 1 topic after the growth: %v", err)
@@ -836,7 +836,8 @@ func kafkaVersions(ctx context.Context, ns string, n int) (map[string]string, er
 // cluster's finalized metadata.version ("4.4-IV0" style).
 func finalizedMetadataVersion(ctx context.Context, ns string) (string, error) {
 	out, err := kubectl(ctx, "-n", ns, "exec", kraft.PodName(0), "-c", "kafka", "--", "java", "-cp", "/opt/kafka/libs/*",
-		"org.apache.kafka.tools.FeatureCommand", "--bootstrap-server", fmt.Sprintf("localhost:%d", kraft.InternalPort), "describe")
+		"org.apache.kafka.tools.FeatureCommand", "--bootstrap-server", fmt.Sprintf("localhost:%d", kraft.InternalPort),
+		"--command-config", "/tmp/kafka/admin.properties", "describe")
 	if err != nil {
 		return "", err
 	}

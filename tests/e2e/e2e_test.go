@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -25,6 +26,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/kafka-kraft/kafka-kraft/components/kcatclient"
+	"github.com/kafka-kraft/kafka-kraft/internal/clientauth"
 	"github.com/kafka-kraft/kafka-kraft/internal/deployer"
 	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
 	"github.com/kafka-kraft/kafka-kraft/internal/smoke"
@@ -161,6 +164,7 @@ type suite struct {
 	st        *deployer.Stack
 	outputs   map[string]string
 	brokers   []string
+	auth      clientauth.Auth // the admin's credentials (stack outputs)
 	destroyed bool
 	pushed    string
 	project   string // the workspace folder: Pulumi.yaml, Pulumi.<stack>.yaml and the state backend
@@ -407,6 +411,17 @@ func (s *suite) setOutputs(t *testing.T, out auto.OutputMap) {
 		t.Fatalf("output %s: %v (outputs: %v)", stack.OutputExternalBootstrapServers, err, s.outputs)
 	}
 	s.brokers = brokers
+	// The admin's credentials, as `make smoke` reads them (pulumi stack output --show-secrets).
+	revealed, err := json.Marshal(deployer.RevealedOutputs(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.auth, err = smoke.ParseStackAuth(revealed); err != nil {
+		t.Fatalf("stack credentials: %v", err)
+	}
+	for _, b := range brokers {
+		credentials.Store(b, s.auth)
+	}
 }
 
 // smoke runs the kafka-go smoke test from the host against the external bootstrap addresses.
@@ -414,6 +429,7 @@ func (s *suite) smoke(t *testing.T, ctx context.Context, brokers int, label stri
 	t.Helper()
 	res, err := smoke.Run(ctx, smoke.Config{
 		Brokers:         s.brokers,
+		Auth:            s.auth,
 		ExpectedBrokers: brokers,
 		Timeout:         smokeTimeout,
 		Progress:        s.progress("smoke.log"),
@@ -479,17 +495,17 @@ func mustAtoi(t *testing.T, s string) int {
 	return n
 }
 
-// kcatToHost produces with kcat inside the cluster (INTERNAL listener) and consumes with kafka-go
-// on the host (EXTERNAL listener through the NodePorts).
+// kcatToHost produces with kcat inside the cluster (the CLIENT listener, SCRAM as admin with the
+// config the stack mounts) and consumes with kafka-go on the host (EXTERNAL through the NodePorts).
 func (s *suite) kcatToHost(t *testing.T, ctx context.Context) {
 	if err := createTopic(ctx, s.brokers, kcatTopic, 1, 3); err != nil {
 		t.Fatal(err)
 	}
 	msg := fmt.Sprintf("hello from kcat in %s at %s", s.stackName, time.Now().UTC().Format(time.RFC3339Nano))
-	script := `printf '%s\n' "$1" | kcat -P -b "$2" -t "$3" -p 0 -X acks=all`
+	script := `printf '%s\n' "$1" | kcat -F "$4" -P -b "$2" -t "$3" -p 0 -X acks=all`
 	start := time.Now()
 	if _, err := kubectl(ctx, "-n", s.env.Namespace, "exec", "deploy/"+kraft.KcatName, "--", "sh", "-c", script, "sh",
-		msg, fmt.Sprintf("%s:%d", kraft.HeadlessServiceName, kraft.InternalPort), kcatTopic); err != nil {
+		msg, fmt.Sprintf("%s:%d", kraft.HeadlessServiceName, kraft.ClientPort), kcatTopic, kcatclient.ConfigFile); err != nil {
 		t.Fatal(err)
 	}
 	rctx, cancel := context.WithTimeout(ctx, time.Minute)
@@ -985,7 +1001,7 @@ func (s *suite) regrow(t *testing.T, ctx context.Context) {
 // fillTopic writes n records of size bytes to topic (acks=all).
 func fillTopic(t *testing.T, ctx context.Context, brokers []string, topic string, n, size int) {
 	t.Helper()
-	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: topic, RequiredAcks: kafka.RequireAll, Balancer: &kafka.RoundRobin{},
+	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Transport: transportFor(brokers), Topic: topic, RequiredAcks: kafka.RequireAll, Balancer: &kafka.RoundRobin{},
 		BatchSize: 1000, BatchBytes: 2 << 20, BatchTimeout: 5 * time.Millisecond}
 	defer func() { _ = w.Close() }()
 	value := make([]byte, size)

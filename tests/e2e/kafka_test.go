@@ -6,18 +6,41 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/kafka-kraft/kafka-kraft/internal/clientauth"
 )
 
-// newClient is a kafka-go client for the host-side checks.
-func newClient(brokers []string) *kafka.Client {
-	return &kafka.Client{
-		Addr:      kafka.TCP(brokers...),
-		Timeout:   10 * time.Second,
-		Transport: &kafka.Transport{DialTimeout: 5 * time.Second, MetadataTTL: time.Second},
+// credentials holds the admin's credentials of each stack's external addresses (set by
+// suite.setOutputs): the host-side helpers take a broker list, and every stack uses its own ports.
+var credentials sync.Map // address -> clientauth.Auth
+
+// authFor is the admin's credentials for brokers (the zero Auth, PLAINTEXT, when none are known).
+func authFor(brokers []string) clientauth.Auth {
+	if len(brokers) > 0 {
+		if a, ok := credentials.Load(brokers[0]); ok {
+			return a.(clientauth.Auth)
+		}
 	}
+	return clientauth.Auth{}
+}
+
+// transportFor is a kafka-go transport for brokers, with their stack's credentials.
+func transportFor(brokers []string) *kafka.Transport {
+	tr, err := authFor(brokers).Transport(5 * time.Second)
+	if err != nil {
+		panic(fmt.Sprintf("credentials of %v: %v", brokers, err)) // validated when they were stored
+	}
+	tr.MetadataTTL = time.Second
+	return tr
+}
+
+// newClient is a kafka-go client for the host-side checks, as the stack's admin user.
+func newClient(brokers []string) *kafka.Client {
+	return &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second, Transport: transportFor(brokers)}
 }
 
 // createTopic creates a topic (an existing one is fine) and waits until every partition has a
@@ -71,8 +94,12 @@ func leaderOf(ctx context.Context, brokers []string, topic string, partition int
 
 // readUntil reads one partition from the start until a record's value satisfies match.
 func readUntil(ctx context.Context, brokers []string, topic string, partition int, match func([]byte) bool) (kafka.Message, error) {
+	dialer, err := authFor(brokers).Dialer(10 * time.Second)
+	if err != nil {
+		return kafka.Message{}, err
+	}
 	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers: brokers, Topic: topic, Partition: partition,
+		Brokers: brokers, Topic: topic, Partition: partition, Dialer: dialer,
 		MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 500 * time.Millisecond,
 	})
 	defer r.Close()

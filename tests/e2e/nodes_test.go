@@ -378,8 +378,9 @@ func (s *suite) partition(t *testing.T, ctx context.Context) {
 	// believes it leads. The zombie cannot reach the followers in its ISR, nor the controller to
 	// shrink the ISR: it must never acknowledge the write.
 	zombieValue := []byte("zombie-" + randomHex(6))
-	zc := &kafka.Client{Addr: kafka.TCP(zombieAddr), Timeout: 15 * time.Second,
-		Transport: &kafka.Transport{DialTimeout: 5 * time.Second, MetadataTTL: time.Minute}}
+	ztr := transportFor(s.brokers)
+	ztr.MetadataTTL = time.Minute
+	zc := &kafka.Client{Addr: kafka.TCP(zombieAddr), Timeout: 15 * time.Second, Transport: ztr}
 	// It answers, and still claims the partition: a write that fails to reach it proves nothing.
 	if err := eventually(ctx, 30*time.Second, time.Second, "the zombie answers and claims "+partitionProbeTopic, func(ctx context.Context) error {
 		md, err := zc.Metadata(ctx, &kafka.MetadataRequest{Addr: kafka.TCP(zombieAddr), Topics: []string{partitionProbeTopic}})
