@@ -695,6 +695,12 @@ func (s *suite) matrix(t *testing.T, ctx context.Context) {
 					}
 				}
 			}},
+		// Users and ACLs: the Job applies them, nobody restarts.
+		{name: "users: orders may write " + usersTopic + " (no roll)", key: kraft.KeyUsers, load: true,
+			value: `{"orders": {"acls": [{"resource": "topic", "name": "` + usersTopic + `", "operations": ["write", "describe"]}]}}`,
+			check: func(t *testing.T, ctx context.Context) { s.usersAdded(t, ctx) }},
+		{name: "users: orders removed (no roll)", key: kraft.KeyUsers, value: "", load: true,
+			check: func(t *testing.T, ctx context.Context) { s.usersRemoved(t, ctx) }},
 		{name: "kcat false (no roll)", key: kraft.KeyKcatEnabled, value: "false", load: true,
 			check: func(t *testing.T, ctx context.Context) {
 				if out, err := kubectl(ctx, "-n", ns, "get", "deployment", kraft.KcatName, "--ignore-not-found", "-o", "name"); err != nil || out != "" {

@@ -30,6 +30,7 @@ import (
 	"github.com/kafka-kraft/kafka-kraft/internal/clientauth"
 	"github.com/kafka-kraft/kafka-kraft/internal/deployer"
 	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
+	"github.com/kafka-kraft/kafka-kraft/internal/pki"
 	"github.com/kafka-kraft/kafka-kraft/internal/smoke"
 	"github.com/kafka-kraft/kafka-kraft/internal/stack"
 )
@@ -119,6 +120,7 @@ func TestEndToEnd(t *testing.T) {
 	s.step(t, "2c kcat in the cluster lists 3 brokers and the smoke topic", func(t *testing.T) { s.kcatList(t, ctx) })
 	s.step(t, "2d a record produced by kcat in the cluster is consumed on the host", func(t *testing.T) { s.kcatToHost(t, ctx) })
 	s.step(t, "2e an image pushed to the registry from the host runs in a pod", func(t *testing.T) { s.registryPushPull(t, ctx) })
+	s.step(t, "2f EXTERNAL refuses clients without TLS, the CA or the password; no secret in the state, a ConfigMap or a log", func(t *testing.T) { s.security(t, ctx) })
 	s.step(t, "3 preview, a second up and another preview change nothing", func(t *testing.T) { s.noChange(t, ctx) })
 	s.step(t, "4 change matrix: each accepted change, rolled one node at a time under a live acks=all producer", func(t *testing.T) { s.matrix(t, ctx) })
 	s.step(t, "5a a deleted broker pod loses no acknowledged write", func(t *testing.T) { s.deleteBroker(t, ctx) })
@@ -165,9 +167,13 @@ type suite struct {
 	outputs   map[string]string
 	brokers   []string
 	auth      clientauth.Auth // the admin's credentials (stack outputs)
-	destroyed bool
-	pushed    string
-	project   string // the workspace folder: Pulumi.yaml, Pulumi.<stack>.yaml and the state backend
+	// Secret outputs the security checks need (never printed).
+	userPasswords  map[string]string
+	state          pki.State
+	ordersPassword string
+	destroyed      bool
+	pushed         string
+	project        string // the workspace folder: Pulumi.yaml, Pulumi.<stack>.yaml and the state backend
 
 	mu      sync.Mutex
 	metrics []string
@@ -422,6 +428,7 @@ func (s *suite) setOutputs(t *testing.T, out auto.OutputMap) {
 	for _, b := range brokers {
 		credentials.Store(b, s.auth)
 	}
+	s.setSecrets(t, out)
 }
 
 // smoke runs the kafka-go smoke test from the host against the external bootstrap addresses.
@@ -461,8 +468,12 @@ func (s *suite) kcatList(t *testing.T, ctx context.Context) {
 	var out string
 	err := eventually(ctx, time.Minute, 2*time.Second, "kcat -L lists 3 brokers and the smoke topic", func(ctx context.Context) error {
 		var err error
-		out, err = kubectl(ctx, "-n", s.env.Namespace, "exec", "deploy/"+kraft.KcatName, "--",
-			"kcat", "-L", "-b", fmt.Sprintf("%s:%d", kraft.HeadlessServiceName, kraft.InternalPort))
+		// The stack's own kcatCommand output, as a user pastes it (SCRAM on CLIENT, -F config).
+		args := strings.Fields(s.outputs[stack.OutputKcatCommand])
+		if len(args) < 2 || args[0] != "kubectl" {
+			return fmt.Errorf("output %s = %q: want a kubectl command", stack.OutputKcatCommand, s.outputs[stack.OutputKcatCommand])
+		}
+		out, err = kubectl(ctx, args[1:]...)
 		if err != nil {
 			return err
 		}
@@ -480,7 +491,7 @@ func (s *suite) kcatList(t *testing.T, ctx context.Context) {
 	}
 	t.Logf("kcat -L:\n%s", out)
 	for i, m := range kcatBroker.FindAllStringSubmatch(out, -1) {
-		if want := fmt.Sprintf("%s:%d", kraft.PodHost(mustAtoi(t, m[1]), s.env.Namespace, kraft.DefaultClusterDomain), kraft.InternalPort); m[2] != want {
+		if want := fmt.Sprintf("%s:%d", kraft.PodHost(mustAtoi(t, m[1]), s.env.Namespace, kraft.DefaultClusterDomain), kraft.ClientPort); m[2] != want {
 			t.Errorf("broker %d advertises %s inside the cluster, want %s", i, m[2], want)
 		}
 	}
