@@ -61,10 +61,14 @@ e2e: ## End-to-end tier: deploys the program to a real Kubernetes (KUBECONFIG, e
 bench: ## Benchmarks that need nothing but Go (the smoke test against kfake)
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
 
-.PHONY: bench-image
+.PHONY: bench-image bench-tls
 bench-image: ## Smoke test vs kafka-producer-perf-test on one real 3-node cluster in Docker (ratio reported)
 	scripts/install-docker.sh
 	$(GO) test -tags image -run '^$$' -bench SmokeVersusProducerPerf -benchtime 1x -timeout 30m ./tests/image/
+
+bench-tls: ## Smoke throughput with security "tls" (TLS + SCRAM) against "none" on this machine (ratio reported)
+	scripts/install-docker.sh
+	$(GO) test -tags image -run '^$$' -bench SmokeTLSVersusPlaintext -benchtime 3x -timeout 30m ./tests/image/
 
 ##@ Build
 .PHONY: images

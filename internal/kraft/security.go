@@ -301,11 +301,14 @@ const PodPlaceholder = "@POD@"
 // TLSNames returns the DNS names and IP addresses of a node certificate.
 func TLSNames(c Config) []string {
 	svc := HeadlessServiceName + "." + c.Namespace + ".svc"
+	// The short forms too: clients in the namespace (kcat's `-b kafka-svc:9095`) dial them.
 	names := []string{
 		PodPlaceholder + "." + svc + "." + c.ClusterDomain,
 		PodPlaceholder + "." + svc,
+		PodPlaceholder + "." + HeadlessServiceName,
 		svc + "." + c.ClusterDomain,
 		svc,
+		HeadlessServiceName,
 		"localhost",
 		"127.0.0.1",
 		c.ExternalHost,

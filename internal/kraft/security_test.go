@@ -67,8 +67,8 @@ func TestTLSNames(t *testing.T) {
 	c := testConfig(func(c *Config) {
 		c.Namespace, c.ClusterDomain, c.ExternalHost = "streaming", "k8s.example", "kafka.example.com"
 	})
-	want := []string{"@POD@.kafka-svc.streaming.svc.k8s.example", "@POD@.kafka-svc.streaming.svc", "kafka-svc.streaming.svc.k8s.example",
-		"kafka-svc.streaming.svc", "localhost", "127.0.0.1", "kafka.example.com"}
+	want := []string{"@POD@.kafka-svc.streaming.svc.k8s.example", "@POD@.kafka-svc.streaming.svc", "@POD@.kafka-svc", "kafka-svc.streaming.svc.k8s.example",
+		"kafka-svc.streaming.svc", "kafka-svc", "localhost", "127.0.0.1", "kafka.example.com"}
 	if got := TLSNames(c); !slices.Equal(got, want) {
 		t.Errorf("TLSNames = %v, want %v", got, want)
 	}

@@ -404,8 +404,13 @@ func (c *cluster) waitExit(container string, timeout time.Duration) int {
 
 func (c *cluster) cleanup() {
 	c.mu.Lock()
-	containers, volumes := c.containers, c.volumes
+	containers, volumes, network := c.containers, c.volumes, c.network
+	// Idempotent: a benchmark removes a cluster before the next, then t.Cleanup calls it again.
+	c.containers, c.volumes, c.network = nil, nil, ""
 	c.mu.Unlock()
+	if network == "" {
+		return
+	}
 	// IMAGE_TEST_LOG_DIR keeps every container's logs, e.g. to study start-up timings of a passing run.
 	if dir := os.Getenv("IMAGE_TEST_LOG_DIR"); dir != "" {
 		for _, name := range containers {
@@ -435,7 +440,7 @@ func (c *cluster) cleanup() {
 			c.t.Logf("cleanup: %v", err)
 		}
 	}
-	if _, err := docker(ctx, "network", "rm", c.network); err != nil {
+	if _, err := docker(ctx, "network", "rm", network); err != nil {
 		c.t.Logf("cleanup: %v", err)
 	}
 }
