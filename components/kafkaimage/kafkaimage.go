@@ -22,6 +22,8 @@ type Args struct {
 	// Registry is the address to push to (host:port), an output of the Registry component when one
 	// is deployed, so the push waits for it.
 	Registry pulumi.StringInput
+	// RegistryAuth are the push credentials when the registry takes any (nil: none).
+	RegistryAuth *docker.RegistryArgs
 }
 
 // KafkaImage is a built and pushed Kafka image.
@@ -60,6 +62,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			Dockerfile: pulumi.String(filepath.Join(c.Image.Context, "Dockerfile")),
 			Args:       pulumi.ToStringMap(BuildArgs(c)),
 		},
+		Registry: args.RegistryAuth,
 	}, pulumi.Parent(k))
 	if err != nil {
 		return nil, fmt.Errorf("kafka image: %w", err)

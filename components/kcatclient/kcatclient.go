@@ -32,8 +32,10 @@ type Args struct {
 	Namespace pulumi.StringInput
 	// Image is the kcat image; nil builds <imageContext>/kcat and pushes it to Registry.
 	Image pulumi.StringInput
-	// Registry is where a built image is pushed (the Registry component's address).
-	Registry pulumi.StringInput
+	// Registry is where a built image is pushed (the Registry component's address), with
+	// RegistryAuth's credentials when it takes any.
+	Registry     pulumi.StringInput
+	RegistryAuth *docker.RegistryArgs
 	// ClientConfig is the content of the kcat config Secret (ClientConfig), nil with security
 	// "none"; ClientConfigSecret names that Secret (its name changes with its content).
 	ClientConfig       map[string]string
@@ -78,12 +80,19 @@ func ExecCommand(c kraft.Config) string {
 	return fmt.Sprintf("kubectl -n %s exec deploy/%s -- kcat -L -b %s:%d", c.Namespace, kraft.KcatName, kraft.HeadlessServiceName, kraft.InternalPort)
 }
 
+func pullSecrets(c kraft.Config) corev1.LocalObjectReferenceArray {
+	if c.ImagePullSecret == "" {
+		return nil
+	}
+	return corev1.LocalObjectReferenceArray{&corev1.LocalObjectReferenceArgs{Name: pulumi.String(c.ImagePullSecret)}}
+}
+
 // ImageRepository is the repository of a built kcat image in the registry.
 const ImageRepository = "kafka-kraft-kcat"
 
 // buildImage builds <imageContext>/kcat (docker/kcat) and pushes it to the registry; the result is
 // pinned by digest.
-func buildImage(ctx *pulumi.Context, name string, c kraft.Config, registry pulumi.StringInput, opts ...pulumi.ResourceOption) (pulumi.StringOutput, error) {
+func buildImage(ctx *pulumi.Context, name string, c kraft.Config, registry pulumi.StringInput, auth *docker.RegistryArgs, opts ...pulumi.ResourceOption) (pulumi.StringOutput, error) {
 	if registry == nil {
 		return pulumi.StringOutput{}, fmt.Errorf("kcat image: no registry to push a built image to (set %q)", kraft.KeyKcatImage)
 	}
@@ -95,6 +104,7 @@ func buildImage(ctx *pulumi.Context, name string, c kraft.Config, registry pulum
 			Context:    pulumi.String(dir),
 			Dockerfile: pulumi.String(filepath.Join(dir, "Dockerfile")),
 		},
+		Registry: auth,
 	}, opts...)
 	if err != nil {
 		return pulumi.StringOutput{}, fmt.Errorf("kcat image: %w", err)
@@ -112,7 +122,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	labels := kraft.Labels(c, kraft.KcatName)
 	image := args.Image
 	if image == nil {
-		built, err := buildImage(ctx, name+"-image", c, args.Registry, pulumi.Parent(k))
+		built, err := buildImage(ctx, name+"-image", c, args.Registry, args.RegistryAuth, pulumi.Parent(k))
 		if err != nil {
 			return nil, err
 		}
@@ -158,6 +168,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 					// Services named kafka-* would inject KAFKA_* variables next to KAFKA_BOOTSTRAP.
 					EnableServiceLinks: pulumi.Bool(false),
 					Volumes:            vols,
+					ImagePullSecrets:   pullSecrets(c),
 					Containers: corev1.ContainerArray{&corev1.ContainerArgs{
 						VolumeMounts: mounts,
 						Name:         pulumi.String("kcat"),

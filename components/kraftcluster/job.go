@@ -37,7 +37,8 @@ func ClusterJobSpec(c kraft.Config, image pulumi.StringInput) *batchv1.JobSpecAr
 					FsGroup:        uid, // the Secrets are readable by this group only
 					SeccompProfile: &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
 				},
-				Volumes: vols,
+				Volumes:          vols,
+				ImagePullSecrets: pullSecrets(c),
 				Containers: corev1.ContainerArray{&corev1.ContainerArgs{
 					Name:            pulumi.String("cluster-config"),
 					Image:           image,

@@ -118,6 +118,14 @@ func securityEnv(c kraft.Config) corev1.EnvVarArray {
 	return env
 }
 
+// pullSecrets is the pod spec's imagePullSecrets.
+func pullSecrets(c kraft.Config) corev1.LocalObjectReferenceArray {
+	if c.ImagePullSecret == "" {
+		return nil
+	}
+	return corev1.LocalObjectReferenceArray{&corev1.LocalObjectReferenceArgs{Name: pulumi.String(c.ImagePullSecret)}}
+}
+
 // secretVolume mounts a Secret readable by the pod's fsGroup (the Kafka user's group) only.
 func secretVolume(name, secretName string) *corev1.VolumeArgs {
 	return &corev1.VolumeArgs{Name: pulumi.String(name), Secret: &corev1.SecretVolumeSourceArgs{

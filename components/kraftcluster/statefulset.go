@@ -106,7 +106,8 @@ func StatefulSetSpec(c kraft.Config, rendered kraft.Rendered, image pulumi.Strin
 					FsGroupChangePolicy: pulumi.String("OnRootMismatch"),
 					SeccompProfile:      &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
 				},
-				InitContainers: initContainers,
+				InitContainers:   initContainers,
+				ImagePullSecrets: pullSecrets(c),
 				// Services named like kafka-* would inject KAFKA_* variables, which some images map
 				// to broker settings; ours reads none, and the pod needs none of them.
 				EnableServiceLinks:        pulumi.Bool(false),

@@ -4,6 +4,8 @@
 package registry
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
@@ -24,6 +26,33 @@ type Args struct {
 	Config kraft.Config
 	// Namespace to deploy into (an output of the namespace resource, so it is created first).
 	Namespace pulumi.StringInput
+	// Auth, when set, makes the registry require these credentials for every push and pull.
+	Auth *Auth
+}
+
+// Auth is the registry's one user.
+type Auth struct {
+	Username, Password string
+	// Htpasswd is the user's bcrypt htpasswd line (made once, kept in the stack's state: bcrypt is
+	// salted, so making it again would change the Secret on every update).
+	Htpasswd string
+	// SecretName names the Secret that holds Htpasswd (its name changes with its content).
+	SecretName string
+}
+
+// PullSecretName is the kubernetes.io/dockerconfigjson Secret the pods that run images from the
+// registry name in imagePullSecrets. Fixed and updated in place: a new registry port changes its
+// content, and the pods read it when they pull, so nothing needs to roll.
+const PullSecretName = "registry-pull"
+
+// DockerConfigJSON is the pull secret's .dockerconfigjson for the registry at address.
+func DockerConfigJSON(address, username, password string) string {
+	auth := base64.StdEncoding.EncodeToString([]byte(username + ":" + password))
+	b, err := json.Marshal(map[string]any{"auths": map[string]any{address: map[string]string{"username": username, "password": password, "auth": auth}}})
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
 }
 
 // Registry is a single-replica registry Deployment with persistent storage and a NodePort Service.
@@ -61,6 +90,51 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, fmt.Errorf("registry storage: %w", err)
 	}
 
+	env := corev1.EnvVarArray{
+		&corev1.EnvVarArgs{Name: pulumi.String("REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY"), Value: pulumi.String("/var/lib/registry")},
+		// Lets `docker push` of the same tag replace manifests cleanly and allows cleanup.
+		&corev1.EnvVarArgs{Name: pulumi.String("REGISTRY_STORAGE_DELETE_ENABLED"), Value: pulumi.String("true")},
+	}
+	mounts := corev1.VolumeMountArray{&corev1.VolumeMountArgs{Name: pulumi.String("data"), MountPath: pulumi.String("/var/lib/registry")}}
+	vols := corev1.VolumeArray{&corev1.VolumeArgs{
+		Name: pulumi.String("data"),
+		PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSourceArgs{
+			ClaimName: pvc.Metadata.Name().Elem(),
+		},
+	}}
+	var deps []pulumi.Resource
+	if a := args.Auth; a != nil {
+		htpasswd, err := corev1.NewSecret(ctx, name+"-auth", &corev1.SecretArgs{
+			Metadata:   &metav1.ObjectMetaArgs{Name: pulumi.String(a.SecretName), Namespace: args.Namespace, Labels: pulumi.ToStringMap(kraft.StableLabels(c, kraft.RegistryName))},
+			Immutable:  pulumi.Bool(true),
+			StringData: pulumi.ToSecret(pulumi.StringMap{"htpasswd": pulumi.String(a.Htpasswd)}).(pulumi.StringMapOutput),
+		}, parent)
+		if err != nil {
+			return nil, fmt.Errorf("registry auth secret: %w", err)
+		}
+		deps = append(deps, htpasswd)
+		env = append(env,
+			&corev1.EnvVarArgs{Name: pulumi.String("REGISTRY_AUTH"), Value: pulumi.String("htpasswd")},
+			&corev1.EnvVarArgs{Name: pulumi.String("REGISTRY_AUTH_HTPASSWD_REALM"), Value: pulumi.String("kafka-kraft")},
+			&corev1.EnvVarArgs{Name: pulumi.String("REGISTRY_AUTH_HTPASSWD_PATH"), Value: pulumi.String("/auth/htpasswd")},
+		)
+		mounts = append(mounts, &corev1.VolumeMountArgs{Name: pulumi.String("auth"), MountPath: pulumi.String("/auth"), ReadOnly: pulumi.Bool(true)})
+		vols = append(vols, &corev1.VolumeArgs{Name: pulumi.String("auth"), Secret: &corev1.SecretVolumeSourceArgs{
+			SecretName: pulumi.String(a.SecretName), DefaultMode: pulumi.Int(0o440),
+		}})
+		pull, err := corev1.NewSecret(ctx, name+"-pull", &corev1.SecretArgs{
+			Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(PullSecretName), Namespace: args.Namespace, Labels: pulumi.ToStringMap(kraft.StableLabels(c, kraft.RegistryName))},
+			Type:     pulumi.String("kubernetes.io/dockerconfigjson"),
+			StringData: pulumi.ToSecret(pulumi.StringMap{
+				".dockerconfigjson": pulumi.String(DockerConfigJSON(kraft.RegistryAddress(c), a.Username, a.Password)),
+			}).(pulumi.StringMapOutput),
+		}, parent)
+		if err != nil {
+			return nil, fmt.Errorf("registry pull secret: %w", err)
+		}
+		deps = append(deps, pull)
+	}
+
 	uid := pulumi.Int(kraft.KafkaUID)
 	var initContainers corev1.ContainerArray
 	if c.Storage.Class == "" {
@@ -96,17 +170,14 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 						Ports: corev1.ContainerPortArray{&corev1.ContainerPortArgs{
 							Name: pulumi.String("http"), ContainerPort: pulumi.Int(kraft.RegistryPort),
 						}},
-						Env: corev1.EnvVarArray{
-							&corev1.EnvVarArgs{Name: pulumi.String("REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY"), Value: pulumi.String("/var/lib/registry")},
-							// Lets `docker push` of the same tag replace manifests cleanly and allows cleanup.
-							&corev1.EnvVarArgs{Name: pulumi.String("REGISTRY_STORAGE_DELETE_ENABLED"), Value: pulumi.String("true")},
-						},
+						Env: env,
+						// TCP: with authentication on, /v2/ answers 401 to the kubelet.
 						ReadinessProbe: &corev1.ProbeArgs{
-							HttpGet:       &corev1.HTTPGetActionArgs{Path: pulumi.String("/v2/"), Port: pulumi.Int(kraft.RegistryPort)},
+							TcpSocket:     &corev1.TCPSocketActionArgs{Port: pulumi.Int(kraft.RegistryPort)},
 							PeriodSeconds: pulumi.Int(5),
 						},
 						LivenessProbe: &corev1.ProbeArgs{
-							HttpGet:             &corev1.HTTPGetActionArgs{Path: pulumi.String("/v2/"), Port: pulumi.Int(kraft.RegistryPort)},
+							TcpSocket:           &corev1.TCPSocketActionArgs{Port: pulumi.Int(kraft.RegistryPort)},
 							InitialDelaySeconds: pulumi.Int(10),
 							PeriodSeconds:       pulumi.Int(20),
 						},
@@ -118,20 +189,13 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 							Requests: pulumi.StringMap{"cpu": pulumi.String("50m"), "memory": pulumi.String("64Mi")},
 							Limits:   pulumi.StringMap{"cpu": pulumi.String("500m"), "memory": pulumi.String("256Mi")},
 						},
-						VolumeMounts: corev1.VolumeMountArray{&corev1.VolumeMountArgs{
-							Name: pulumi.String("data"), MountPath: pulumi.String("/var/lib/registry"),
-						}},
+						VolumeMounts: mounts,
 					}},
-					Volumes: corev1.VolumeArray{&corev1.VolumeArgs{
-						Name: pulumi.String("data"),
-						PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSourceArgs{
-							ClaimName: pvc.Metadata.Name().Elem(),
-						},
-					}},
+					Volumes: vols,
 				},
 			},
 		},
-	}, parent); err != nil {
+	}, parent, pulumi.DependsOn(deps)); err != nil {
 		return nil, fmt.Errorf("registry deployment: %w", err)
 	}
 

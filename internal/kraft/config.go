@@ -125,6 +125,10 @@ type Config struct {
 	// pod template or Job that mounts them changes with it.
 	SecretNames SecretNames
 
+	// ImagePullSecret names the Secret the pods pull images from the in-cluster registry with
+	// ("" when the registry takes no credentials or is not ours). Set by the program.
+	ImagePullSecret string
+
 	// TLSEpoch is TLSEpoch of the update's date (set by the program): on the pod template, so the
 	// first update in a new rotation window rolls the nodes onto fresh certificates.
 	TLSEpoch int64

@@ -22,6 +22,8 @@ import (
 	"math/big"
 	"slices"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 // State is the secret material of a stack. The zero value has nothing; Complete fills in what is
@@ -34,10 +36,17 @@ type State struct {
 	AdminPassword string `json:"adminPassword,omitempty"`
 	// Passwords are the generated passwords of users that have none in the configuration.
 	Passwords map[string]string `json:"passwords,omitempty"`
+	// RegistryPassword is the password of RegistryUser on the in-cluster registry; RegistryHtpasswd
+	// its htpasswd line (bcrypt: salted, so made once and kept like the password).
+	RegistryPassword string `json:"registryPassword,omitempty"`
+	RegistryHtpasswd string `json:"registryHtpasswd,omitempty"`
 	// Salt keys the HMAC that names objects derived from secrets (Name), so that a name shows that
 	// a secret changed without letting anyone test guesses of it.
 	Salt string `json:"salt,omitempty"`
 }
+
+// RegistryUser is the user that pushes to and pulls from the in-cluster registry.
+const RegistryUser = "kafka-kraft"
 
 // Parse decodes a State from its JSON form; "" is the zero State.
 func Parse(s string) (State, error) {
@@ -97,6 +106,16 @@ func (s State) Complete(cn string, now time.Time, caValidity, renewBefore time.D
 		if out.Passwords[u], err = Password(rnd); err != nil {
 			return State{}, err
 		}
+	}
+	if out.RegistryPassword == "" || out.RegistryHtpasswd == "" {
+		if out.RegistryPassword, err = Password(rnd); err != nil {
+			return State{}, err
+		}
+		hash, err := bcrypt.GenerateFromPassword([]byte(out.RegistryPassword), bcrypt.DefaultCost)
+		if err != nil {
+			return State{}, fmt.Errorf("hashing the registry password: %w", err)
+		}
+		out.RegistryHtpasswd = RegistryUser + ":" + string(hash) + "\n"
 	}
 	if out.Salt == "" {
 		if out.Salt, err = Password(rnd); err != nil {

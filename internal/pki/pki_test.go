@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 var now = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
@@ -23,6 +25,10 @@ func TestCompleteGeneratesOnceAndKeeps(t *testing.T) {
 	if first.CACert == "" || first.CAKey == "" || len(first.AdminPassword) != 32 || len(first.Passwords["orders"]) != 32 || first.Salt == "" {
 		t.Fatalf("incomplete state: %+v", first)
 	}
+	user, hash, _ := strings.Cut(strings.TrimSpace(first.RegistryHtpasswd), ":")
+	if user != RegistryUser || bcrypt.CompareHashAndPassword([]byte(hash), []byte(first.RegistryPassword)) != nil {
+		t.Errorf("htpasswd line %q does not match the registry password", first.RegistryHtpasswd)
+	}
 	again, err := Parse(first.JSON())
 	if err != nil {
 		t.Fatal(err)
@@ -32,7 +38,8 @@ func TestCompleteGeneratesOnceAndKeeps(t *testing.T) {
 		t.Fatal(err)
 	}
 	if second.CACert != first.CACert || second.CAKey != first.CAKey || second.AdminPassword != first.AdminPassword ||
-		second.Passwords["orders"] != first.Passwords["orders"] || second.Salt != first.Salt {
+		second.Passwords["orders"] != first.Passwords["orders"] || second.Salt != first.Salt ||
+		second.RegistryPassword != first.RegistryPassword || second.RegistryHtpasswd != first.RegistryHtpasswd {
 		t.Error("Complete changed material that was there")
 	}
 	if second.Passwords["audit"] == "" {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -49,6 +50,9 @@ const (
 	OutputAdminUser     = "adminUser"
 	OutputAdminPassword = "adminPassword"
 	OutputUserPasswords = "userPasswords"
+	// OutputRegistryUser and OutputRegistryPassword (secret) log in to the in-cluster registry.
+	OutputRegistryUser     = "registryUser"
+	OutputRegistryPassword = "registryPassword"
 	// OutputSecurityProtocol is what a client outside the cluster sets as security.protocol.
 	OutputSecurityProtocol = "securityProtocol"
 )
@@ -97,6 +101,10 @@ func Program(ctx *pulumi.Context) error {
 	ctx.Export(OutputClusterID, out.ClusterID)
 	ctx.Export(OutputKcatCommand, out.KcatCommand)
 	ctx.Export(OutputSecurityState, pulumi.ToSecret(pulumi.String(out.Security.JSON())))
+	if out.Config.Registry.Existing == "" {
+		ctx.Export(OutputRegistryUser, pulumi.String(pki.RegistryUser))
+		ctx.Export(OutputRegistryPassword, pulumi.ToSecret(pulumi.String(out.Security.RegistryPassword)))
+	}
 	if out.Config.Security.Enabled() {
 		ctx.Export(OutputSecurityProtocol, pulumi.String("SASL_SSL"))
 		ctx.Export(OutputCACertificate, pulumi.String(out.Security.CACert))
@@ -178,8 +186,15 @@ func Deploy(ctx *pulumi.Context) (*Outputs, error) {
 	// image push waits until the registry answers.
 	registryAddr := pulumi.String(kraft.RegistryAddress(c)).ToStringOutput()
 	var imageDeps []pulumi.Resource
+	var pushAuth *docker.RegistryArgs
 	if c.Registry.Existing == "" {
-		reg, err := registry.New(ctx, "registry", &registry.Args{Config: c, Namespace: namespace})
+		// Our registry takes pushes and pulls with the stack's credentials only; the pods pull with
+		// the pull secret. (An existing registry is the user's: its credentials are theirs too.)
+		c.ImagePullSecret = registry.PullSecretName
+		pushAuth = &docker.RegistryArgs{Server: registryAddr, Username: pulumi.String(pki.RegistryUser), Password: pulumi.ToSecret(pulumi.String(sec.RegistryPassword)).(pulumi.StringOutput)}
+		reg, err := registry.New(ctx, "registry", &registry.Args{Config: c, Namespace: namespace, Auth: &registry.Auth{
+			Username: pki.RegistryUser, Password: sec.RegistryPassword, Htpasswd: sec.RegistryHtpasswd, SecretName: sec.Name("registry-auth", sec.RegistryHtpasswd),
+		}})
 		if err != nil {
 			return nil, err
 		}
@@ -189,7 +204,7 @@ func Deploy(ctx *pulumi.Context) (*Outputs, error) {
 
 	image := pulumi.String(c.Image.Prebuilt).ToStringOutput()
 	if c.Image.Prebuilt == "" {
-		img, err := kafkaimage.New(ctx, "kafka-image", &kafkaimage.Args{Config: c, Registry: registryAddr},
+		img, err := kafkaimage.New(ctx, "kafka-image", &kafkaimage.Args{Config: c, Registry: registryAddr, RegistryAuth: pushAuth},
 			pulumi.DependsOn(imageDeps))
 		if err != nil {
 			return nil, err
@@ -210,7 +225,7 @@ func Deploy(ctx *pulumi.Context) (*Outputs, error) {
 		if c.Kcat.Image != "" {
 			kcatImage = pulumi.String(c.Kcat.Image)
 		}
-		kcat, err := kcatclient.New(ctx, "kcat", &kcatclient.Args{Config: c, Namespace: namespace, Image: kcatImage, Registry: registryAddr,
+		kcat, err := kcatclient.New(ctx, "kcat", &kcatclient.Args{Config: c, Namespace: namespace, Image: kcatImage, Registry: registryAddr, RegistryAuth: pushAuth,
 			ClientConfig: kcatclient.ClientConfig(c, sec.CACert, sec.AdminPassword), ClientConfigSecret: sec.Name("kafka-cat-config", sec.CACert, sec.AdminPassword)})
 		if err != nil {
 			return nil, err

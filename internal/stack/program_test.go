@@ -973,12 +973,31 @@ func TestSecurityResources(t *testing.T) {
 		t.Errorf("kafka env %s", env)
 	}
 
+	// The registry takes the stack's credentials only: the pods pull with the pull secret, the
+	// build pushes with the password (a Pulumi secret), the registry checks the htpasswd.
+	pull := rec.one(t, tSecret, "registry-pull")
+	if cfg := data(pull, ".dockerconfigjson"); !strings.Contains(cfg, `"localhost:31500"`) || !strings.Contains(cfg, `"kafka-kraft"`) {
+		t.Errorf("pull secret %s", cfg)
+	}
+	for _, r := range []recorded{rec.one(t, tStatefulSet, "kafka"), rec.one(t, tJob, "kafka-cluster-config"), rec.one(t, tDeployment, "kcat")} {
+		if ps := fmt.Sprint(get(t, r.Inputs, "spec.template.spec.imagePullSecrets")); !strings.Contains(ps, "registry-pull") {
+			t.Errorf("%s pulls without the pull secret: %s", r.Name, ps)
+		}
+	}
+	img := rec.one(t, tImage, "kafka-image")
+	if !slices.Contains(img.Secret, "registry") || get(t, img.Inputs, "registry.username") != "kafka-kraft" {
+		t.Errorf("image push: registry %v (secret inputs %v)", img.Inputs["registry"], img.Secret)
+	}
+	if env := fmt.Sprint(get(t, rec.one(t, tDeployment, "registry").Inputs, "spec.template.spec.containers.0.env")); !strings.Contains(env, "REGISTRY_AUTH_HTPASSWD_PATH") {
+		t.Errorf("registry env %s", env)
+	}
+
 	// The next update reads the state back: same CA, same passwords, same Secret names.
 	again, _, err := runState(t, false, cfg, deployedMap(t, kraft.Defaults("kafka-kraft", "test")), outs[OutputSecurityState])
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range []string{"kafka-tls", "kafka-users", "kcat-config"} {
+	for _, n := range []string{"kafka-tls", "kafka-users", "kcat-config", "registry-auth", "registry-pull"} {
 		a, b := rec.one(t, tSecret, n), again.one(t, tSecret, n)
 		if get(t, a.Inputs, "metadata.name") != get(t, b.Inputs, "metadata.name") || fmt.Sprint(a.Inputs["stringData"]) != fmt.Sprint(b.Inputs["stringData"]) {
 			t.Errorf("Secret %s changed on an update that changed nothing", n)

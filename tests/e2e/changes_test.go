@@ -718,15 +718,23 @@ func (s *suite) matrix(t *testing.T, ctx context.Context) {
 				if !strings.HasSuffix(reg, ":"+strconv.Itoa(s.ports.movedRegistryPort)) {
 					t.Errorf("output %s = %q, want the new port", stack.OutputRegistry, reg)
 				}
+				// 401 without the stack's credentials, 200 with them.
 				err := eventually(ctx, 2*time.Minute, 2*time.Second, "registry answers on "+reg, func(ctx context.Context) error {
-					req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+reg+"/v2/", nil)
-					resp, err := http.DefaultClient.Do(req)
-					if err != nil {
-						return err
-					}
-					defer resp.Body.Close()
-					if resp.StatusCode != http.StatusOK {
-						return fmt.Errorf("GET /v2/: %s", resp.Status)
+					for _, withAuth := range []bool{false, true} {
+						req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+reg+"/v2/", nil)
+						want := http.StatusUnauthorized
+						if withAuth {
+							req.SetBasicAuth(s.outputs[stack.OutputRegistryUser], s.registryPassword)
+							want = http.StatusOK
+						}
+						resp, err := http.DefaultClient.Do(req)
+						if err != nil {
+							return err
+						}
+						resp.Body.Close()
+						if resp.StatusCode != want {
+							return fmt.Errorf("GET /v2/ (credentials: %v): %s, want %d", withAuth, resp.Status, want)
+						}
 					}
 					return nil
 				})

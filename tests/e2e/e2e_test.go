@@ -27,6 +27,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/kafka-kraft/kafka-kraft/components/kcatclient"
+	"github.com/kafka-kraft/kafka-kraft/components/registry"
 	"github.com/kafka-kraft/kafka-kraft/internal/clientauth"
 	"github.com/kafka-kraft/kafka-kraft/internal/deployer"
 	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
@@ -170,7 +171,8 @@ type suite struct {
 	// Secret outputs the security checks need (never printed).
 	userPasswords  map[string]string
 	state          pki.State
-	ordersPassword string
+	ordersPassword   string
+	registryPassword string
 	destroyed      bool
 	pushed         string
 	project        string // the workspace folder: Pulumi.yaml, Pulumi.<stack>.yaml and the state backend
@@ -541,17 +543,43 @@ func (s *suite) registryPushPull(t *testing.T, ctx context.Context) {
 	}
 	s.pushed = ref
 	start := time.Now()
-	err := eventually(ctx, 3*time.Minute, 5*time.Second, "docker push "+ref, func(ctx context.Context) error {
-		_, err := run(ctx, 2*time.Minute, "", "docker", "push", ref)
-		return err
+	// The registry takes pushes with the stack's credentials only: docker with no login (an empty
+	// config) is refused, then logged in (a config of its own, not the user's) it pushes.
+	anonymous, loggedIn := t.TempDir(), t.TempDir()
+	accepted := false
+	err := eventually(ctx, 3*time.Minute, 5*time.Second, "the registry answers an anonymous push", func(ctx context.Context) error {
+		_, err := run(ctx, 2*time.Minute, "", "docker", "--config", anonymous, "push", ref)
+		switch {
+		case err == nil:
+			accepted = true
+			return nil
+		case strings.Contains(err.Error(), "no basic auth credentials") || strings.Contains(err.Error(), "unauthorized"):
+			t.Logf("anonymous push refused: %v", lastLine(err.Error()))
+			return nil
+		}
+		return err // not answering yet
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if accepted {
+		t.Fatalf("an anonymous push of %s was accepted", ref)
+	}
+	if s.registryPassword == "" || s.outputs[stack.OutputRegistryUser] == "" {
+		t.Fatalf("no registry credentials in the outputs %s/%s", stack.OutputRegistryUser, stack.OutputRegistryPassword)
+	}
+	if _, err := run(ctx, time.Minute, s.registryPassword, "docker", "--config", loggedIn, "login", "--username", s.outputs[stack.OutputRegistryUser], "--password-stdin", reg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(ctx, 2*time.Minute, "", "docker", "--config", loggedIn, "push", ref); err != nil {
+		t.Fatal(err)
+	}
 	pushed := time.Since(start)
 	ns := s.env.Namespace
+	// The pod pulls with the stack's pull secret, as the Kafka pods do with a built image.
+	overrides := `{"spec": {"imagePullSecrets": [{"name": "` + registry.PullSecretName + `"}]}}`
 	if _, err := kubectl(ctx, "-n", ns, "run", pullPod, "--image="+ref, "--image-pull-policy=Always", "--restart=Never",
-		"--command", "--", "sleep", "3600"); err != nil {
+		"--overrides="+overrides, "--command", "--", "sleep", "3600"); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

@@ -31,6 +31,7 @@ func (s *suite) setSecrets(t *testing.T, out auto.OutputMap) {
 			s.userPasswords[k], _ = v.(string)
 		}
 	}
+	s.registryPassword, _ = out[stack.OutputRegistryPassword].Value.(string)
 	raw, _ := out[stack.OutputSecurityState].Value.(string)
 	st, err := pki.Parse(raw)
 	if err != nil {
@@ -84,7 +85,8 @@ func (s *suite) security(t *testing.T, ctx context.Context) {
 		t.Errorf("the admin with the stack's CA and password: %v", err)
 	}
 
-	secrets := map[string]string{"the admin password": s.auth.Password, "the CA key": pemBody(s.state.CAKey), "the salt": s.state.Salt}
+	secrets := map[string]string{"the admin password": s.auth.Password, "the CA key": pemBody(s.state.CAKey), "the salt": s.state.Salt,
+		"the registry password": s.registryPassword}
 	for u, p := range s.userPasswords {
 		secrets["the password of "+u] = p
 	}
