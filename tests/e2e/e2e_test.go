@@ -169,13 +169,13 @@ type suite struct {
 	brokers   []string
 	auth      clientauth.Auth // the admin's credentials (stack outputs)
 	// Secret outputs the security checks need (never printed).
-	userPasswords  map[string]string
-	state          pki.State
+	userPasswords    map[string]string
+	state            pki.State
 	ordersPassword   string
 	registryPassword string
-	destroyed      bool
-	pushed         string
-	project        string // the workspace folder: Pulumi.yaml, Pulumi.<stack>.yaml and the state backend
+	destroyed        bool
+	pushed           string
+	project          string // the workspace folder: Pulumi.yaml, Pulumi.<stack>.yaml and the state backend
 
 	mu      sync.Mutex
 	metrics []string
