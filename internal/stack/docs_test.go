@@ -27,7 +27,7 @@ func TestReadmeDocumentsEveryKeyAndOutput(t *testing.T) {
 	}
 	for _, out := range []string{OutputBootstrapServers, OutputExternalBootstrapServers, OutputRegistry, OutputImage,
 		OutputNamespace, OutputClusterID, OutputKcatCommand, OutputDeployed, OutputSecurityProtocol, OutputCACertificate,
-		OutputAdminUser, OutputAdminPassword, OutputUserPasswords, OutputSecurityState} {
+		OutputAdminUser, OutputAdminPassword, OutputUserPasswords, OutputSecurityState, OutputRegistryUser, OutputRegistryPassword} {
 		if !strings.Contains(readme, "| `"+out+"` |") {
 			t.Errorf("README outputs table has no row for %q", out)
 		}
