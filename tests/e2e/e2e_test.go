@@ -176,6 +176,7 @@ type suite struct {
 	destroyed        bool
 	pushed           string
 	project          string // the workspace folder: Pulumi.yaml, Pulumi.<stack>.yaml and the state backend
+	backend          string // the file backend's directory
 
 	mu      sync.Mutex
 	metrics []string
@@ -317,6 +318,7 @@ func (s *suite) open(t *testing.T, ctx context.Context) {
 		t.Fatal(err)
 	}
 	backend := filepath.Join(project, ".state")
+	s.backend = backend
 	if err := os.MkdirAll(backend, 0o755); err != nil {
 		t.Fatal(err)
 	}
