@@ -91,6 +91,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		cfg.Brokers = list
+		if (*caFile == "") != (*user == "") {
+			fmt.Fprintln(stderr, "smoke: -ca and -user go together: a kafka-kraft cluster with security tls takes TLS with a SCRAM user (password in $KAFKA_PASSWORD); give neither for security none")
+			return 2
+		}
 		if *caFile != "" {
 			ca, err := os.ReadFile(*caFile)
 			if err != nil {

@@ -109,11 +109,8 @@ func securityEnv(c kraft.Config) corev1.EnvVarArray {
 		env = append(env, &corev1.EnvVarArgs{Name: pulumi.String("KAFKA_SECRET_CONFIG_DIR"), Value: pulumi.String(kraft.SecretMountPath)})
 	}
 	if c.Security.Enabled() {
-		env = append(env,
-			&corev1.EnvVarArgs{Name: pulumi.String("KAFKA_TLS_DIR"), Value: pulumi.String(kraft.TLSMountPath)},
-			&corev1.EnvVarArgs{Name: pulumi.String("KAFKA_TLS_NAMES"), Value: pulumi.String(strings.Join(kraft.TLSNames(c), ","))},
-			&corev1.EnvVarArgs{Name: pulumi.String("KAFKA_TLS_DAYS"), Value: pulumi.String(fmt.Sprint(kraft.NodeCertDays))},
-		)
+		// The certificate comes from the init container; the entrypoint checks it is there.
+		env = append(env, &corev1.EnvVarArgs{Name: pulumi.String("KAFKA_TLS_DIR"), Value: pulumi.String(kraft.TLSMountPath)})
 	}
 	return env
 }
@@ -145,8 +142,46 @@ func securityVolumes(c kraft.Config) (corev1.VolumeArray, corev1.VolumeMountArra
 		mounts = append(mounts, mount("secret-config", kraft.SecretMountPath))
 	}
 	if c.Security.Enabled() {
-		vols = append(vols, secretVolume("tls", c.SecretNames.TLS))
-		mounts = append(mounts, mount("tls", kraft.TLSMountPath))
+		// The Kafka container gets the CA certificate only: its key stays in the init container
+		// that issues the node's certificate (tlsInitContainer), so a shell in a running broker
+		// cannot mint certificates.
+		vols = append(vols, secretVolume("tls", c.SecretNames.TLS), &corev1.VolumeArgs{Name: pulumi.String("tls-ca"), Secret: &corev1.SecretVolumeSourceArgs{
+			SecretName: pulumi.String(c.SecretNames.TLS), DefaultMode: pulumi.Int(0o440),
+			Items: corev1.KeyToPathArray{&corev1.KeyToPathArgs{Key: pulumi.String(kraft.TLSCACertFile), Path: pulumi.String(kraft.TLSCACertFile)}},
+		}})
+		mounts = append(mounts, mount("tls-ca", kraft.TLSMountPath))
 	}
 	return vols, mounts
+}
+
+// TLSCertCommand is the init container's command: `kafka-ready cert` (docker/kafka-ready/tls.go)
+// issues the node's certificate into the pod's /tmp, where the entrypoint finds it.
+func TLSCertCommand(c kraft.Config) []string {
+	return []string{kraft.ReadinessBinary, "cert", "-ca-dir", kraft.TLSMountPath, "-names", strings.Join(kraft.TLSNames(c), ","),
+		"-pod", "$(POD_NAME)", "-days", fmt.Sprint(kraft.NodeCertDays), "-out", kraft.TLSKeystoreFile}
+}
+
+// tlsInitContainer issues the node's certificate before Kafka starts, once per pod: the only
+// container that mounts the CA key.
+func tlsInitContainer(c kraft.Config, image pulumi.StringInput) *corev1.ContainerArgs {
+	return &corev1.ContainerArgs{
+		Name:            pulumi.String("tls-cert"),
+		Image:           image,
+		ImagePullPolicy: pulumi.String("IfNotPresent"),
+		Command:         pulumi.ToStringArray(TLSCertCommand(c)),
+		Env: corev1.EnvVarArray{&corev1.EnvVarArgs{Name: pulumi.String("POD_NAME"), ValueFrom: &corev1.EnvVarSourceArgs{
+			FieldRef: &corev1.ObjectFieldSelectorArgs{FieldPath: pulumi.String("metadata.name")},
+		}}},
+		VolumeMounts: corev1.VolumeMountArray{mount("tls", kraft.TLSMountPath),
+			&corev1.VolumeMountArgs{Name: pulumi.String("tmp"), MountPath: pulumi.String("/tmp")}},
+		Resources: &corev1.ResourceRequirementsArgs{
+			Requests: pulumi.StringMap{"cpu": pulumi.String("10m"), "memory": pulumi.String("16Mi")},
+			Limits:   pulumi.StringMap{"memory": pulumi.String("64Mi")},
+		},
+		SecurityContext: &corev1.SecurityContextArgs{
+			AllowPrivilegeEscalation: pulumi.Bool(false),
+			ReadOnlyRootFilesystem:   pulumi.Bool(true),
+			Capabilities:             &corev1.CapabilitiesArgs{Drop: pulumi.StringArray{pulumi.String("ALL")}},
+		},
+	}
 }

@@ -72,6 +72,9 @@ func StatefulSetSpec(c kraft.Config, rendered kraft.Rendered, image pulumi.Strin
 	if c.Storage.Class == "" {
 		initContainers = corev1.ContainerArray{volume.PermissionsInitContainer(image, kraft.DataClaimName, kraft.DataMountPath, kraft.KafkaUID)}
 	}
+	if c.Security.Enabled() {
+		initContainers = append(initContainers, tlsInitContainer(c, image))
+	}
 
 	return &appsv1.StatefulSetSpecArgs{
 		ServiceName: pulumi.String(kraft.HeadlessServiceName),

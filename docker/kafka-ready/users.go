@@ -182,10 +182,12 @@ func (c *clusterRun) syncUsers(users map[string]UserSpec) error {
 			managed["User:"+n] = true
 		}
 	}
-	if err := c.alterScram(upserts, deletions); err != nil {
+	// Credentials are set first (a new user's ACLs are of no use without them) but deleted last:
+	// a removed user's ACLs go before its credentials, so a run that fails in between still sees
+	// the user on its retry and removes the rest.
+	if err := c.alterScram(upserts, nil); err != nil {
 		return err
 	}
-	c.logf("SCRAM users: %d set (%s), %d deleted %v", len(names), strings.Join(names, ", "), len(deletions), deletions)
 
 	want, err := desiredBindings(users)
 	if err != nil {
@@ -219,6 +221,10 @@ func (c *clusterRun) syncUsers(users map[string]UserSpec) error {
 		return err
 	}
 	c.logf("ACLs: %d wanted, %d created, %d deleted; read back: as wanted", len(want), len(create), len(remove))
+	if err := c.alterScram(nil, deletions); err != nil {
+		return err
+	}
+	c.logf("SCRAM users: %d set (%s), %d deleted %v", len(names), strings.Join(names, ", "), len(deletions), deletions)
 	return nil
 }
 

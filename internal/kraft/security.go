@@ -104,9 +104,11 @@ var (
 )
 
 var (
-	userName  = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
-	aclName   = regexp.MustCompile(`^[A-Za-z0-9._-]{1,249}$|^\*$`)
-	secretKey = regexp.MustCompile(`(?i)password|secret|jaas`)
+	userName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+	aclName  = regexp.MustCompile(`^[A-Za-z0-9._-]{1,249}$|^\*$`)
+	// secretKey: passwords, secrets, JAAS configs (credentials), inline PEM keys (ssl.keystore.key),
+	// tokens and credentials by name.
+	secretKey = regexp.MustCompile(`(?i)password|secret|jaas|credential|token|\.key$`)
 )
 
 // parseUsers reads the users object: {"name": {"password": "...", "acls": [...]}}.
@@ -153,7 +155,7 @@ func (c Config) validateSecurity(bad func(key string, value any, format string, 
 			bad(key, name, "%q is reserved: %s is the program's super user, %s the nodes' certificate name", name, AdminUser, NodeCertCN)
 		}
 		if u.Password != "" && len(u.Password) < 12 {
-			bad(key+".password", "[hidden]", "must be at least 12 characters (or leave it out and the program generates one)")
+			bad(key+".password", hiddenValue, "must be at least 12 characters (or leave it out and the program generates one)")
 		}
 		for i, a := range u.ACLs {
 			akey := fmt.Sprintf("%s.acls[%d]", key, i)
@@ -182,6 +184,13 @@ func (c Config) validateSecurity(bad func(key string, value any, format string, 
 		}
 	}
 }
+
+// hiddenValue stands for a secret value in error messages.
+type hidden struct{}
+
+func (hidden) String() string { return "[hidden]" }
+
+var hiddenValue = hidden{}
 
 // SecretBrokerKey reports whether a brokerProperties key holds a secret by its name (a password, a
 // secret, a JAAS config): such values go to a Kubernetes Secret, never to the ConfigMap.
@@ -238,6 +247,9 @@ var securityManagedKeys = []string{
 	"allow.everyone.if.no.acl.found", "authorizer.class.name", "sasl.enabled.mechanisms", "super.users",
 	"ssl.client.auth", "ssl.enabled.protocols", "ssl.keystore.location", "ssl.keystore.type",
 	"ssl.protocol", "ssl.truststore.location", "ssl.truststore.type",
+	// These would change the nodes' principal away from NodePrincipal (its super user rights gone
+	// at the next roll) or turn off the brokers' hostname checks.
+	"ssl.principal.mapping.rules", "principal.builder.class", "ssl.endpoint.identification.algorithm",
 }
 
 // managedKey reports whether the program owns broker setting k under c (listener.name.* settings are

@@ -76,3 +76,49 @@ func TestTLSNames(t *testing.T) {
 		t.Errorf("external host 127.0.0.1 listed twice: %v", got)
 	}
 }
+
+// A refused brokerProperties value never appears in the error when it is a secret, when the object
+// was set with --secret, or when Kafka does not know the key (a misspelt password key).
+func TestValidationHidesSecretValues(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name      string
+		key       string
+		allSecret bool
+	}{
+		{"a managed JAAS config", "listener.name.client.scram-sha-512.sasl.jaas.config", false},
+		{"a misspelt password key", "ssl.keystore.pasword", false},
+		{"a multi-line value set with --secret", "log.retention.hours", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := testConfig(nil)
+			c.BrokerProperties = map[string]string{tt.key: "hunter2-\nsecret"}
+			c.SecretBrokerProperties = tt.allSecret
+			err := c.Validate()
+			if err == nil || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "[hidden]") || !strings.Contains(err.Error(), tt.key) {
+				t.Errorf("err = %v, want the key named and the value hidden", err)
+			}
+		})
+	}
+}
+
+// With security on, the settings that would take the nodes' super user principal away or turn
+// off hostname checks are the program's.
+func TestSecurityManagedKeys(t *testing.T) {
+	t.Parallel()
+	for _, k := range []string{"ssl.principal.mapping.rules", "principal.builder.class", "ssl.endpoint.identification.algorithm", "super.users"} {
+		c := testConfig(nil)
+		c.BrokerProperties = map[string]string{k: "x"}
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "is managed by kafka-kraft") {
+			t.Errorf("%s: err = %v, want it refused as managed", k, err)
+		}
+		c.Security.Mode = SecurityNone
+		if err := c.Validate(); err != nil && strings.Contains(err.Error(), "is managed") {
+			t.Errorf("%s with security none: %v, want it the user's", k, err)
+		}
+	}
+	if !SecretBrokerKey("ssl.keystore.key") {
+		t.Error("ssl.keystore.key (an inline private key) is not kept secret")
+	}
+}

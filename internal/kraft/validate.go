@@ -226,15 +226,22 @@ func (c Config) Validate() error {
 		keysOf = DefaultKafkaVersion
 	}
 	for _, k := range sortedKeys(c.BrokerProperties) {
+		// Error messages end up in `up` output and CI logs: a secret value (by its key, or every one
+		// when the object was set with --secret) is never shown, nor that of a key Kafka does not
+		// know (a misspelt password key stays a password).
+		shown := any(c.BrokerProperties[k])
+		if c.SecretBrokerProperties || SecretBrokerKey(k) || !KnownBrokerKey(keysOf, k) {
+			shown = hiddenValue
+		}
 		switch {
 		case c.managedKey(k):
-			bad(KeyBrokerProperties+"."+k, c.BrokerProperties[k], "%q is managed by kafka-kraft and cannot be overridden (managed keys with %s %q: %s)",
+			bad(KeyBrokerProperties+"."+k, shown, "%q is managed by kafka-kraft and cannot be overridden (managed keys with %s %q: %s)",
 				k, KeySecurity, c.Security.Mode, strings.Join(c.managedKeysOf(), ", "))
 		case !KnownBrokerKey(keysOf, k):
-			bad(KeyBrokerProperties+"."+k, c.BrokerProperties[k], "%q is not a Kafka %s broker setting (see https://kafka.apache.org/documentation/#brokerconfigs)",
+			bad(KeyBrokerProperties+"."+k, shown, "%q is not a Kafka %s broker setting (see https://kafka.apache.org/documentation/#brokerconfigs)",
 				k, keysOf)
 		case strings.ContainsAny(c.BrokerProperties[k], "\n\r"):
-			bad(KeyBrokerProperties+"."+k, c.BrokerProperties[k], "must be a single line")
+			bad(KeyBrokerProperties+"."+k, shown, "must be a single line")
 		}
 	}
 

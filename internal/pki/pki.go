@@ -55,7 +55,7 @@ func Parse(s string) (State, error) {
 		return st, nil
 	}
 	if err := json.Unmarshal([]byte(s), &st); err != nil {
-		return State{}, fmt.Errorf("the stack's security state is not valid JSON: %w", err)
+		return State{}, fmt.Errorf("the stack output securityState is not valid JSON: %w", err)
 	}
 	return st, nil
 }
@@ -70,19 +70,17 @@ func (s State) JSON() string {
 }
 
 // Complete returns s with every missing part generated: the CA (named after cn, valid for
-// caValidity from now) when it has none or when it expires within renewBefore, the admin
-// password, a password for each user in generateFor that has none (and none kept for users no
-// longer listed) and the salt. rnd is the randomness (crypto/rand.Reader outside tests).
-func (s State) Complete(cn string, now time.Time, caValidity, renewBefore time.Duration, generateFor []string, rnd io.Reader) (State, error) {
+// caValidity from now) when it has none, the admin password, a password for each user in
+// generateFor that has none (and none kept for users no longer listed), the registry credentials
+// and the salt. An existing CA is kept even when it nears its end: replacing it in one update
+// would cut the rolled nodes off from the others (see CAExpiresWithin). rnd is the randomness
+// (crypto/rand.Reader outside tests).
+func (s State) Complete(cn string, now time.Time, caValidity time.Duration, generateFor []string, rnd io.Reader) (State, error) {
 	out := s
 	out.Passwords = map[string]string{}
 	if out.CACert != "" {
-		cert, err := ParseCert(out.CACert)
-		if err != nil {
-			return State{}, err
-		}
-		if now.Add(renewBefore).After(cert.NotAfter) {
-			out.CACert, out.CAKey = "", ""
+		if _, err := ParseCert(out.CACert); err != nil {
+			return State{}, fmt.Errorf("the CA in the stack's securityState output: %w", err)
 		}
 	}
 	if out.CACert == "" || out.CAKey == "" {
@@ -123,6 +121,12 @@ func (s State) Complete(cn string, now time.Time, caValidity, renewBefore time.D
 		}
 	}
 	return out, nil
+}
+
+// CAExpiresWithin reports whether the CA ends within d of now (false without a CA).
+func (s State) CAExpiresWithin(now time.Time, d time.Duration) bool {
+	c, err := ParseCert(s.CACert)
+	return err == nil && now.Add(d).After(c.NotAfter)
 }
 
 // Name is prefix-<10 hex characters of HMAC-SHA256(salt, content)>: an object name that changes

@@ -18,7 +18,7 @@ const year = 365 * 24 * time.Hour
 // of a stack never change by themselves.
 func TestCompleteGeneratesOnceAndKeeps(t *testing.T) {
 	t.Parallel()
-	first, err := State{}.Complete("kafka-kraft dev", now, 10*year, year, []string{"orders"}, rand.Reader)
+	first, err := State{}.Complete("kafka-kraft dev", now, 10*year, []string{"orders"}, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func TestCompleteGeneratesOnceAndKeeps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := again.Complete("kafka-kraft dev", now.Add(year), 10*year, year, []string{"orders", "audit"}, rand.Reader)
+	second, err := again.Complete("kafka-kraft dev", now.Add(year), 10*year, []string{"orders", "audit"}, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func TestCompleteGeneratesOnceAndKeeps(t *testing.T) {
 	if second.Passwords["audit"] == "" {
 		t.Error("a new user got no password")
 	}
-	third, err := second.Complete("kafka-kraft dev", now.Add(year), 10*year, year, []string{"audit"}, rand.Reader)
+	third, err := second.Complete("kafka-kraft dev", now.Add(year), 10*year, []string{"audit"}, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,19 +75,23 @@ func TestCAIsAValidSigningCA(t *testing.T) {
 	}
 }
 
-// A CA within renewBefore of its end is replaced (the nodes then roll onto certificates from it).
-func TestCompleteRenewsAnExpiringCA(t *testing.T) {
+// A CA near its end is kept (replacing it in one update would cut the rolled nodes off from the
+// others), and reported.
+func TestCompleteKeepsAnExpiringCA(t *testing.T) {
 	t.Parallel()
-	s, err := State{}.Complete("x", now, 2*year, year, nil, rand.Reader)
+	s, err := State{}.Complete("x", now, 2*year, nil, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	later, err := s.Complete("x", now.Add(year+time.Hour), 2*year, year, nil, rand.Reader)
+	later, err := s.Complete("x", now.Add(year+time.Hour), 2*year, nil, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if later.CACert == s.CACert || later.AdminPassword != s.AdminPassword {
-		t.Error("an expiring CA was kept, or the renewal changed the passwords")
+	if later.CACert != s.CACert || later.AdminPassword != s.AdminPassword {
+		t.Error("Complete replaced the CA or a password")
+	}
+	if !later.CAExpiresWithin(now.Add(year+time.Hour), year) || later.CAExpiresWithin(now, year) {
+		t.Error("CAExpiresWithin is wrong")
 	}
 }
 

@@ -158,6 +158,12 @@ func Deploy(ctx *pulumi.Context) (*Outputs, error) {
 	if err := kraft.CheckTransition(prev, c); err != nil {
 		return nil, fmt.Errorf("unsafe change refused (nothing was changed):\n%w", err)
 	}
+	if prev.Security == kraft.SecurityTLS && (prevState.CACert == "" || prevState.CAKey == "") {
+		// A new CA would roll the nodes onto certificates the others do not trust (every node
+		// cut off from the rest as it restarts), and new passwords would lock the clients out.
+		return nil, fmt.Errorf("unsafe update refused (nothing was changed): the previous update ran with %s %q but its %q output (the cluster CA, its key and the passwords) is missing or unreadable; "+
+			"restore it (pulumi stack export/import from a backup of the state) or deploy a new stack", kraft.KeySecurity, kraft.SecurityTLS, OutputSecurityState)
+	}
 	if prev.Replicas > c.Replicas {
 		// Before any resource is registered: a refusal changes nothing, and the StatefulSet shrinks
 		// only once the removed brokers hold no replica.
@@ -254,15 +260,13 @@ var now = time.Now
 // from the previous one after that) and names the Secrets made from it in c.
 func securityState(ctx *pulumi.Context, prev pki.State, c *kraft.Config) (pki.State, error) {
 	caValidity := time.Duration(kraft.CACertYears) * 365 * 24 * time.Hour
-	// A CA is renewed a year before it ends. Its replacement rolls the nodes onto certificates from
-	// the new CA all at once as far as TLS is concerned: see README, "Security".
-	st, err := prev.Complete("kafka-kraft "+c.Project+"/"+c.Stack, now(), caValidity, 365*24*time.Hour,
+	st, err := prev.Complete("kafka-kraft "+c.Project+"/"+c.Stack, now(), caValidity,
 		pki.Users(c.Security.Users, func(u kraft.User) bool { return u.Password != "" }), rand.Reader)
 	if err != nil {
 		return pki.State{}, err
 	}
-	if prev.CACert != "" && st.CACert != prev.CACert {
-		_ = ctx.Log.Warn("the cluster CA is within a year of its end and was renewed: clients must trust the new caCertificate output", nil)
+	if c.Security.Enabled() && st.CAExpiresWithin(now(), 365*24*time.Hour) {
+		_ = ctx.Log.Warn("the cluster CA ends within a year; kafka-kraft does not rotate a CA in place yet (README, Security): deploy a new stack and move the clients before it ends", nil)
 	}
 	// Secret broker settings: every one when brokerProperties was set with --secret.
 	c.SecretBrokerProperties = ctx.IsConfigSecret(ctx.Project() + ":" + kraft.KeyBrokerProperties)

@@ -6,6 +6,7 @@ package stack
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/internals"
 
 	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
+	"github.com/kafka-kraft/kafka-kraft/internal/pki"
 	"github.com/kafka-kraft/kafka-kraft/internal/scaledown"
 )
 
@@ -113,6 +115,24 @@ func revealed(m resource.PropertyMap) map[string]any {
 	return reveal(resource.NewObjectProperty(m)).ObjectValue().Mappable()
 }
 
+var (
+	stateOnce sync.Once
+	stateJSON string
+)
+
+// deployedState is the securityState of a deployed test stack (made once per test binary).
+func deployedState(t *testing.T) string {
+	t.Helper()
+	stateOnce.Do(func() {
+		st, err := pki.State{}.Complete("kafka-kraft test", now(), 10*365*24*time.Hour, nil, rand.Reader)
+		if err != nil {
+			panic(err)
+		}
+		stateJSON = st.JSON()
+	})
+	return stateJSON
+}
+
 // The clock of the certificate rotation window, fixed so that runs compare equal.
 func init() { now = func() time.Time { return time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC) } }
 
@@ -142,6 +162,10 @@ func runMode(t *testing.T, dryRun bool, config map[string]string, previous map[s
 // this update's under OutputSecurityState.
 func runState(t *testing.T, dryRun bool, config map[string]string, previous map[string]any, state string, secretKeys ...string) (*recorder, map[string]string, error) {
 	t.Helper()
+	if previous != nil && state == "" {
+		// A deployed stack has its secret material, as the program keeps it.
+		state = deployedState(t)
+	}
 	rec := &recorder{previous: previous, previousState: state}
 	outs := map[string]string{}
 	cfg := map[string]string{}
@@ -550,8 +574,12 @@ func TestConfigurations(t *testing.T) {
 					get(t, spec, "volumeClaimTemplates.0.spec.resources.requests.storage") != "5Gi" {
 					t.Errorf("claim template = %v", get(t, spec, "volumeClaimTemplates.0"))
 				}
-				if ic, ok := get(t, spec, "template.spec").(map[string]any)["initContainers"]; ok && len(ic.([]any)) > 0 {
-					t.Error("no root init container is needed when fsGroup applies")
+				if ic, ok := get(t, spec, "template.spec").(map[string]any)["initContainers"]; ok {
+					for _, c := range ic.([]any) {
+						if name := c.(map[string]any)["name"]; name != "tls-cert" {
+							t.Errorf("init container %v: no root init container is needed when fsGroup applies", name)
+						}
+					}
 				}
 				regClaim := rec.one(t, tPVC, "registry-data")
 				if get(t, regClaim.Inputs, "spec.storageClassName") != "local-path" ||
@@ -967,10 +995,26 @@ func TestSecurityResources(t *testing.T) {
 			t.Errorf("the Job does not mount %s: %s", s.Name, vols)
 		}
 	}
+	// The node's certificate is issued by an init container, the only one that mounts the CA key:
+	// the Kafka container sees ca.crt alone.
 	sts := rec.one(t, tStatefulSet, "kafka")
-	env := fmt.Sprint(get(t, sts.Inputs, "spec.template.spec.containers.0.env"))
-	if !strings.Contains(env, "KAFKA_TLS_DIR") || !strings.Contains(env, "@POD@.kafka-svc.kafka-kraft.svc.cluster.local") {
-		t.Errorf("kafka env %s", env)
+	var initCmd string
+	for _, ic := range get(t, sts.Inputs, "spec.template.spec.initContainers").([]any) {
+		if m := ic.(map[string]any); m["name"] == "tls-cert" {
+			initCmd = fmt.Sprint(m["command"])
+		}
+	}
+	if !strings.Contains(initCmd, "kafka-ready cert") || !strings.Contains(initCmd, "@POD@.kafka-svc.kafka-kraft.svc.cluster.local") || !strings.Contains(initCmd, "$(POD_NAME)") {
+		t.Errorf("tls init container command %q", initCmd)
+	}
+	for _, v := range get(t, sts.Inputs, "spec.template.spec.volumes").([]any) {
+		m := v.(map[string]any)
+		if m["name"] == "tls-ca" && fmt.Sprint(m["secret"].(map[string]any)["items"]) != "[map[key:ca.crt path:ca.crt]]" {
+			t.Errorf("the Kafka container's CA volume holds more than ca.crt: %v", m)
+		}
+	}
+	if mounts := fmt.Sprint(get(t, sts.Inputs, "spec.template.spec.containers.0.volumeMounts")); !strings.Contains(mounts, "tls-ca") || strings.Contains(mounts, "name:tls ") || strings.Contains(mounts, "name:tls]") {
+		t.Errorf("kafka container mounts %s: want tls-ca (ca.crt only), never the tls volume with the key", mounts)
 	}
 
 	// The registry takes the stack's credentials only: the pods pull with the pull secret, the

@@ -228,7 +228,7 @@ func newLabelledCluster(t testing.TB, image string, cfg kraft.Config, label stri
 // users file where the containers mount them.
 func (c *cluster) setSecrets(sec kraft.Security) {
 	c.t.Helper()
-	st, err := pki.State{}.Complete("kafka-kraft image-test", time.Now(), 24*time.Hour, time.Hour,
+	st, err := pki.State{}.Complete("kafka-kraft image-test", time.Now(), 24*time.Hour,
 		pki.Users(sec.Users, func(u kraft.User) bool { return u.Password != "" }), rand.Reader)
 	if err != nil {
 		c.t.Fatal(err)
