@@ -215,7 +215,11 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	job, err := batchv1.NewJob(ctx, name+"-cluster-config", &batchv1.JobArgs{
 		Metadata: jobMeta,
 		Spec:     ClusterJobSpec(c, args.Image),
-	}, parent, pulumi.DependsOn(append([]pulumi.Resource{sts}, secrets...)), jobTimeouts)
+	}, parent, pulumi.DependsOn(append([]pulumi.Resource{sts}, secrets...)), jobTimeouts,
+		// The old Job goes before the new one starts: one left running by an interrupted `up` would
+		// otherwise work beside it with another users file (deleting a user the new one adds).
+		// Nothing depends on the Job, so deleting it first takes nothing else with it.
+		pulumi.DeleteBeforeReplace(true))
 	if err != nil {
 		return nil, fmt.Errorf("cluster settings job: %w", err)
 	}

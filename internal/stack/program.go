@@ -225,7 +225,14 @@ func Deploy(ctx *pulumi.Context) (*Outputs, error) {
 		return nil, err
 	}
 
+	// Without the in-cluster kcat: kcat on this machine through the external listener (with the CA
+	// saved from the caCertificate output and the admin password in $KAFKA_PASSWORD: no secret in
+	// a plain output).
 	kcatCommand := pulumi.Sprintf("kcat -L -b %s", cluster.ExternalBootstrapServers)
+	if c.Security.Enabled() {
+		kcatCommand = pulumi.Sprintf("kcat -L -b %s -X security.protocol=SASL_SSL -X sasl.mechanisms=%s -X ssl.ca.location=ca.crt -X sasl.username=%s -X sasl.password=\"$KAFKA_PASSWORD\"",
+			cluster.ExternalBootstrapServers, kraft.ScramMechanism, kraft.AdminUser)
+	}
 	if c.Kcat.Enabled {
 		var kcatImage pulumi.StringInput
 		if c.Kcat.Image != "" {

@@ -37,6 +37,8 @@ type recorded struct {
 	Secret []string
 	// Deps are the URNs the resource depends on, through DependsOn or through its inputs.
 	Deps []string
+	// DeleteBeforeReplace is the resource option.
+	DeleteBeforeReplace bool
 }
 
 // recorder is a MockResourceMonitor that records every resource and fakes only the outputs the
@@ -52,7 +54,9 @@ type recorder struct {
 func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
 	r.mu.Lock()
 	var deps []string
+	dbr := false
 	if rpc := args.RegisterRPC; rpc != nil {
+		dbr = rpc.GetDeleteBeforeReplace()
 		deps = append(deps, rpc.GetDependencies()...)
 		for _, pd := range rpc.GetPropertyDependencies() {
 			deps = append(deps, pd.GetUrns()...)
@@ -65,7 +69,7 @@ func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 		}
 	}
 	sort.Strings(secret)
-	r.resources = append(r.resources, recorded{Type: args.TypeToken, Name: args.Name, Inputs: revealed(args.Inputs), Deps: deps, Secret: secret})
+	r.resources = append(r.resources, recorded{Type: args.TypeToken, Name: args.Name, Inputs: revealed(args.Inputs), Deps: deps, Secret: secret, DeleteBeforeReplace: dbr})
 	r.mu.Unlock()
 	outputs := args.Inputs.Copy()
 	switch args.TypeToken {
@@ -595,7 +599,7 @@ func TestConfigurations(t *testing.T) {
 				if len(rec.ofType("kafka-kraft:index:KcatClient")) != 0 {
 					t.Error("kcat deployed anyway")
 				}
-				if outs[OutputKcatCommand] != "kcat -L -b 127.0.0.1:31090,127.0.0.1:31091,127.0.0.1:31092" {
+				if outs[OutputKcatCommand] != `kcat -L -b 127.0.0.1:31090,127.0.0.1:31091,127.0.0.1:31092 -X security.protocol=SASL_SSL -X sasl.mechanisms=SCRAM-SHA-512 -X ssl.ca.location=ca.crt -X sasl.username=admin -X sasl.password="$KAFKA_PASSWORD"` {
 					t.Errorf("kcat command = %s", outs[OutputKcatCommand])
 				}
 			},
@@ -985,6 +989,9 @@ func TestSecurityResources(t *testing.T) {
 		t.Errorf("network policy ingress %s", rules)
 	}
 	job := rec.one(t, tJob, "kafka-cluster-config")
+	if !job.DeleteBeforeReplace {
+		t.Error("the cluster Job must be deleted before its replacement runs (two would work against each other)")
+	}
 	cmd := fmt.Sprint(get(t, job.Inputs, "spec.template.spec.containers.0.command"))
 	if !strings.Contains(cmd, "-tls-ca-dir /etc/kafka-kraft-tls -users /etc/kafka-kraft-users/users.json") {
 		t.Errorf("job command %s", cmd)
