@@ -65,11 +65,17 @@ if [ -z "${PULUMI_CONFIG_PASSPHRASE+x}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FI
   export PULUMI_CONFIG_PASSPHRASE=""
 fi
 if [ "$action" = smoke ]; then
-  # The smoke test runs from this machine against the stack's externalBootstrapServers output.
-  brokers=$(go run ./cmd/kafka-kraft -stack "$STACK" outputs | sed -n 's/^ *"externalBootstrapServers": "\(.*\)",\{0,1\}$/\1/p')
-  [ -n "$brokers" ] || { log "stack $STACK has no externalBootstrapServers output: deploy it first (make deploy)"; exit 1; }
+  # The smoke test runs from this machine against the stack's externalBootstrapServers output, with
+  # the CA and the admin's credentials from the outputs (security tls): kept in a file only this
+  # user can read, removed afterwards.
+  outputs=$(mktemp)
+  chmod 600 "$outputs"
+  trap 'rm -f "$outputs"' EXIT
+  go run ./cmd/kafka-kraft -stack "$STACK" -show-secrets outputs >"$outputs"
+  grep -q '"externalBootstrapServers"' "$outputs" || { log "stack $STACK has no externalBootstrapServers output: deploy it first (make deploy)"; exit 1; }
   # shellcheck disable=SC2086 # SMOKE_FLAGS holds several flags
-  exec go run ./cmd/smoke -brokers "$brokers" ${SMOKE_FLAGS:-}
+  go run ./cmd/smoke -outputs "$outputs" ${SMOKE_FLAGS:-}
+  exit $?
 fi
 yes=()
 if [ "$action" = up ] && [ "${YES:-}" = 1 ]; then

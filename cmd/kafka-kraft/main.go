@@ -69,6 +69,7 @@ func runWith(args []string, stdin io.Reader, stdout, stderr io.Writer, interacti
 	cfg := configFlags{}
 	fs.Var(cfg, "config", "set a stack config value before the operation, like `pulumi config set` (repeatable): key=value")
 	yes := fs.Bool("yes", false, "up: apply without asking (the plan is still printed first); without it an interactive terminal is asked to confirm")
+	showSecrets := fs.Bool("show-secrets", false, "outputs: print the secret outputs' values (adminPassword, ...) instead of [secret], as `pulumi stack output --show-secrets` does")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: kafka-kraft [flags] up|preview|destroy|outputs\n\nflags:\n")
 		fs.PrintDefaults()
@@ -140,7 +141,11 @@ func runWith(args []string, stdin io.Reader, stdout, stderr io.Writer, interacti
 			fmt.Fprintln(stderr, "error:", err)
 			return 1
 		}
-		b, _ := json.MarshalIndent(deployer.StringOutputs(out), "", "  ")
+		shown := deployer.StringOutputs(out)
+		if *showSecrets {
+			shown = deployer.RevealedOutputs(out)
+		}
+		b, _ := json.MarshalIndent(shown, "", "  ")
 		fmt.Fprintln(stdout, string(b))
 	}
 	fmt.Fprintf(stderr, "==> %s done in %s\n", action, time.Since(start).Round(time.Second))

@@ -49,6 +49,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		jsonOut   = fs.Bool("json", false, "print a machine-readable JSON report on stdout instead of the summary")
 		quiet     = fs.Bool("quiet", false, "no progress lines on stderr")
 		caFile    = fs.String("ca", "", "with -brokers: PEM CA file to verify the brokers with (TLS); the stack's caCertificate otherwise")
+		outputs   = fs.String("outputs", "", "a file of the stack's outputs as JSON with the secrets shown (kafka-kraft -show-secrets outputs, pulumi stack output --json --show-secrets): brokers and credentials from it")
 		user      = fs.String("user", "", "with -brokers: SCRAM-SHA-512 user (its password in $KAFKA_PASSWORD); the stack's admin user otherwise")
 		sizeUsage = fmt.Sprintf("bytes per message value, %d to %d", smoke.MinMessageSize, smoke.MaxMessageSize)
 	)
@@ -84,7 +85,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	if *brokers != "" {
+	if *outputs != "" {
+		raw, err := os.ReadFile(*outputs)
+		if err == nil {
+			cfg.Brokers, cfg.Auth, err = smoke.ParseStackOutputs(raw)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "smoke: -outputs %s: %v\n", *outputs, err)
+			return 2
+		}
+	} else if *brokers != "" {
 		list, err := smoke.ParseBrokers(*brokers)
 		if err != nil {
 			fmt.Fprintf(stderr, "smoke: -brokers: %v\n", err)

@@ -127,3 +127,20 @@ func TestParseStackAuth(t *testing.T) {
 func jsonString(s string) string {
 	return `"` + strings.NewReplacer("\n", `\n`, `"`, `\"`).Replace(s) + `"`
 }
+
+// `make smoke` hands the smoke test the stack's outputs (secrets shown) in a file.
+func TestParseStackOutputs(t *testing.T) {
+	t.Parallel()
+	ca, _, err := pki.NewCA("x", time.Now(), time.Hour, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	brokers, a, err := ParseStackOutputs([]byte(`{"externalBootstrapServers": "127.0.0.1:31090,127.0.0.1:31091", "securityProtocol": "SASL_SSL",
+		"caCertificate": ` + jsonString(ca) + `, "adminUser": "admin", "adminPassword": "pw-123456789012", "deployed": {"replicas": 2}}`))
+	if err != nil || len(brokers) != 2 || a.Username != "admin" || a.CACert != ca {
+		t.Errorf("ParseStackOutputs = %v, %v, %v", brokers, a, err)
+	}
+	if _, _, err := ParseStackOutputs([]byte(`{"securityProtocol": "PLAINTEXT"}`)); err == nil || !strings.Contains(err.Error(), StackOutput) {
+		t.Errorf("no bootstrap output: err = %v, want it named", err)
+	}
+}

@@ -67,6 +67,22 @@ func StackAuth(ctx context.Context, pulumi, stack string) (clientauth.Auth, erro
 	return ParseStackAuth(stdout.Bytes())
 }
 
+// ParseStackOutputs reads the bootstrap addresses (StackOutput) and the credentials (as
+// ParseStackAuth) from a stack's outputs as JSON with the secrets shown.
+func ParseStackOutputs(outputs []byte) ([]string, clientauth.Auth, error) {
+	var o map[string]any
+	if err := json.Unmarshal(outputs, &o); err != nil {
+		return nil, clientauth.Auth{}, fmt.Errorf("the stack outputs are not JSON: %w", err)
+	}
+	raw, _ := o[StackOutput].(string)
+	brokers, err := ParseBrokers(raw)
+	if err != nil {
+		return nil, clientauth.Auth{}, fmt.Errorf("output %s: %w", StackOutput, err)
+	}
+	auth, err := ParseStackAuth(outputs)
+	return brokers, auth, err
+}
+
 // ParseStackAuth is StackAuth's reading of `pulumi stack output --json --show-secrets`.
 func ParseStackAuth(outputs []byte) (clientauth.Auth, error) {
 	var o struct {
