@@ -49,11 +49,7 @@ func ClusterJobSpec(c kraft.Config, image pulumi.StringInput) *batchv1.JobSpecAr
 						Requests: pulumi.StringMap{"cpu": pulumi.String("10m"), "memory": pulumi.String("32Mi")},
 						Limits:   pulumi.StringMap{"memory": pulumi.String("128Mi")},
 					},
-					SecurityContext: &corev1.SecurityContextArgs{
-						AllowPrivilegeEscalation: pulumi.Bool(false),
-						ReadOnlyRootFilesystem:   pulumi.Bool(true),
-						Capabilities:             &corev1.CapabilitiesArgs{Drop: pulumi.StringArray{pulumi.String("ALL")}},
-					},
+					SecurityContext: restricted(),
 				}},
 			},
 		},

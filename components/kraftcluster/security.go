@@ -178,10 +178,16 @@ func tlsInitContainer(c kraft.Config, image pulumi.StringInput) *corev1.Containe
 			Requests: pulumi.StringMap{"cpu": pulumi.String("10m"), "memory": pulumi.String("16Mi")},
 			Limits:   pulumi.StringMap{"memory": pulumi.String("64Mi")},
 		},
-		SecurityContext: &corev1.SecurityContextArgs{
-			AllowPrivilegeEscalation: pulumi.Bool(false),
-			ReadOnlyRootFilesystem:   pulumi.Bool(true),
-			Capabilities:             &corev1.CapabilitiesArgs{Drop: pulumi.StringArray{pulumi.String("ALL")}},
-		},
+		SecurityContext: restricted(),
+	}
+}
+
+// restricted is the securityContext of every container of the cluster: no privilege escalation, a
+// read-only root filesystem, no capabilities.
+func restricted() *corev1.SecurityContextArgs {
+	return &corev1.SecurityContextArgs{
+		AllowPrivilegeEscalation: pulumi.Bool(false),
+		ReadOnlyRootFilesystem:   pulumi.Bool(true),
+		Capabilities:             &corev1.CapabilitiesArgs{Drop: pulumi.StringArray{pulumi.String("ALL")}},
 	}
 }

@@ -151,11 +151,7 @@ func StatefulSetSpec(c kraft.Config, rendered kraft.Rendered, image pulumi.Strin
 						Requests: pulumi.StringMap{"cpu": pulumi.String(c.Resources.CPURequest), "memory": pulumi.String(c.Resources.MemoryRequest)},
 						Limits:   pulumi.StringMap{"cpu": pulumi.String(c.Resources.CPULimit), "memory": pulumi.String(c.Resources.MemoryLimit)},
 					},
-					SecurityContext: &corev1.SecurityContextArgs{
-						AllowPrivilegeEscalation: pulumi.Bool(false),
-						ReadOnlyRootFilesystem:   pulumi.Bool(true),
-						Capabilities:             &corev1.CapabilitiesArgs{Drop: pulumi.StringArray{pulumi.String("ALL")}},
-					},
+					SecurityContext: restricted(),
 					VolumeMounts: append(corev1.VolumeMountArray{
 						&corev1.VolumeMountArgs{Name: pulumi.String(kraft.DataClaimName), MountPath: pulumi.String(kraft.DataMountPath)},
 						&corev1.VolumeMountArgs{Name: pulumi.String("config"), MountPath: pulumi.String(kraft.ConfigMountPath), ReadOnly: pulumi.Bool(true)},

@@ -378,7 +378,10 @@ func (e *encoder) binding(b Binding) {
 	e.emptyTags()
 }
 
-func encodeCreateAclsRequest(bs []Binding) []byte {
+// encodeBindingsRequest is CreateAcls v3 (creations) and DeleteAcls v3 (filters) alike: both are
+// an array of the seven binding fields. A deletion filter with every field set matches exactly that
+// binding.
+func encodeBindingsRequest(bs []Binding) []byte {
 	var e encoder
 	e.compactArrayLen(len(bs))
 	for _, b := range bs {
@@ -389,7 +392,7 @@ func encodeCreateAclsRequest(bs []Binding) []byte {
 }
 
 func (c *clusterRun) createAcls(bs []Binding) error {
-	b, err := c.callController(apiCreateAcls, aclsVersion, encodeCreateAclsRequest(bs))
+	b, err := c.callController(apiCreateAcls, aclsVersion, encodeBindingsRequest(bs))
 	if err != nil {
 		return err
 	}
@@ -408,20 +411,8 @@ func (c *clusterRun) createAcls(bs []Binding) error {
 	return nil
 }
 
-// encodeDeleteAclsRequest has one exact filter per binding (a filter with every field set matches
-// that binding only).
-func encodeDeleteAclsRequest(bs []Binding) []byte {
-	var e encoder
-	e.compactArrayLen(len(bs))
-	for _, b := range bs {
-		e.binding(b)
-	}
-	e.emptyTags()
-	return e.b
-}
-
 func (c *clusterRun) deleteAcls(bs []Binding) error {
-	b, err := c.callController(apiDeleteAcls, aclsVersion, encodeDeleteAclsRequest(bs))
+	b, err := c.callController(apiDeleteAcls, aclsVersion, encodeBindingsRequest(bs))
 	if err != nil {
 		return err
 	}

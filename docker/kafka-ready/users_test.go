@@ -27,7 +27,7 @@ func TestUsersRequestsDecodeWithKmsg(t *testing.T) {
 	b := Binding{2, "orders", 4, "User:app", "*", 3, 3}
 	create := kmsg.NewCreateACLsRequest()
 	create.Version = aclsVersion
-	if err := create.ReadFrom(encodeCreateAclsRequest([]Binding{b})); err != nil {
+	if err := create.ReadFrom(encodeBindingsRequest([]Binding{b})); err != nil {
 		t.Fatal(err)
 	}
 	c := create.Creations[0]
@@ -43,6 +43,15 @@ func TestUsersRequestsDecodeWithKmsg(t *testing.T) {
 		len(alter.Upsertions) != 1 || alter.Upsertions[0].Name != "app" || alter.Upsertions[0].Iterations != 4096 ||
 		string(alter.Upsertions[0].Salt) != "salt" || string(alter.Upsertions[0].SaltedPassword) != "salted" {
 		t.Errorf("alter SCRAM decodes as %+v", alter)
+	}
+	del := kmsg.NewDeleteACLsRequest()
+	del.Version = aclsVersion
+	if err := del.ReadFrom(encodeBindingsRequest([]Binding{b})); err != nil {
+		t.Fatal(err)
+	}
+	if f := del.Filters[0]; len(del.Filters) != 1 || f.ResourceType != 2 || f.ResourceName == nil || *f.ResourceName != "orders" || f.ResourcePatternType != 4 ||
+		f.Principal == nil || *f.Principal != "User:app" || f.Host == nil || *f.Host != "*" || f.Operation != 3 || f.PermissionType != 3 {
+		t.Errorf("delete ACLs decodes as %+v", del.Filters)
 	}
 	describe := kmsg.NewDescribeACLsRequest()
 	describe.Version = aclsVersion

@@ -4,7 +4,6 @@ package image_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -30,14 +29,7 @@ func BenchmarkSmokeTLSVersusPlaintext(b *testing.B) {
 		c := newLabelledCluster(b, image, cfg, benchLabel)
 		start := time.Now()
 		c.start(0, 1, 2)
-		for i := range 3 {
-			eventually(b, quorumTimeout, fmt.Sprintf("kafka-%d ready", i), func(context.Context) error {
-				if ok, why := c.readiness(i); !ok {
-					return errors.New(why)
-				}
-				return nil
-			})
-		}
+		c.waitReady(b, 0, 1, 2)
 		if mode == kraft.SecurityTLS {
 			if out, err := c.runClusterJob(); err != nil {
 				b.Fatalf("cluster job: %v\n%s", err, out)

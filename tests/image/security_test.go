@@ -44,6 +44,19 @@ func produceAs(ctx context.Context, t testing.TB, addrs []string, a clientauth.A
 	return resp.Error
 }
 
+// waitReady waits until the readiness probe (kafka-ready in the container) passes on every node.
+func (c *cluster) waitReady(tb testing.TB, ordinals ...int) {
+	tb.Helper()
+	for _, i := range ordinals {
+		eventually(tb, quorumTimeout, fmt.Sprintf("kafka-%d ready (its readiness probe)", i), func(context.Context) error {
+			if ok, why := c.readiness(i); !ok {
+				return errors.New(why)
+			}
+			return nil
+		})
+	}
+}
+
 // TestSecurity runs three nodes with security "tls" (the program's default) as the StatefulSet
 // runs them: each node issues itself a certificate from the stack's CA at start, the nodes talk
 // mutual TLS, clients SCRAM-SHA-512 over TLS, and the cluster Job's command (run as the Job runs
@@ -72,14 +85,7 @@ func TestSecurity(t *testing.T) {
 	t.Run("nodes form the quorum over mutual TLS and the probe passes", func(t *testing.T) {
 		start := time.Now()
 		c.start(0, 1, 2)
-		for i := range 3 {
-			eventually(t, quorumTimeout, fmt.Sprintf("kafka-%d ready (probe over mutual TLS)", i), func(context.Context) error {
-				if ok, why := c.readiness(i); !ok {
-					return errors.New(why)
-				}
-				return nil
-			})
-		}
+		c.waitReady(t, 0, 1, 2)
 		t.Logf("TIMING 3 nodes with TLS: container start -> every probe ready %s", time.Since(start).Round(100*time.Millisecond))
 		if logs := c.logs(c.container(0)); !strings.Contains(logs, "issued the node certificate") {
 			t.Errorf("kafka-0 did not log its certificate:\n%s", logs)
