@@ -12,10 +12,13 @@ import (
 	"math/big"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kafka-kraft/kafka-kraft/internal/clientauth"
 	"github.com/kafka-kraft/kafka-kraft/internal/pki"
@@ -142,5 +145,40 @@ func TestParseStackOutputs(t *testing.T) {
 	}
 	if _, _, err := ParseStackOutputs([]byte(`{"securityProtocol": "PLAINTEXT"}`)); err == nil || !strings.Contains(err.Error(), StackOutput) {
 		t.Errorf("no bootstrap output: err = %v, want it named", err)
+	}
+}
+
+// The read-back asks for the end offsets again when a broker answers UNKNOWN_SERVER_ERROR (reading
+// changes nothing): seen once right after an upgrade raised metadata.version.
+func TestReadBackRetriesUnknownServerErrorOnListOffsets(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t)
+	var failed atomic.Int32
+	c.ControlKey(int16(kmsg.ListOffsets), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		if failed.Add(1) > 2 {
+			return nil, nil, false // from the third request on, kfake answers
+		}
+		c.KeepControl()
+		r := req.(*kmsg.ListOffsetsRequest)
+		resp := r.ResponseKind().(*kmsg.ListOffsetsResponse)
+		for _, rt := range r.Topics {
+			st := kmsg.NewListOffsetsResponseTopic()
+			st.Topic = rt.Topic
+			for _, rp := range rt.Partitions {
+				sp := kmsg.NewListOffsetsResponseTopicPartition()
+				sp.Partition, sp.ErrorCode = rp.Partition, kerr.UnknownServerError.Code
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp, nil, true
+	})
+	cfg := testConfig(c, "unknown-server-error")
+	cfg.Messages = 200
+	if _, err := Run(context.Background(), cfg); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if failed.Load() < 3 {
+		t.Errorf("ListOffsets asked %d times, want the two failures asked again", failed.Load())
 	}
 }

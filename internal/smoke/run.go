@@ -489,7 +489,11 @@ func (r *runner) listOffsets(ctx context.Context, which int64) (map[int]int64, e
 		out = make(map[int]int64, len(reqs))
 		for _, po := range resp.Topics[r.cfg.Topic] {
 			if po.Error != nil {
-				return retryable(po.Error), fmt.Errorf("partition %d (%s): %w", po.Partition, r.leaderOf(po.Partition), po.Error)
+				// Reading offsets changes nothing, so an UNKNOWN_SERVER_ERROR is asked again too:
+				// a broker answered it once for a partition it leads right after an upgrade's
+				// metadata.version was raised (e2e, 27 Nov 2026), and the next ask succeeds.
+				again := retryable(po.Error) || errors.Is(po.Error, kafka.Unknown)
+				return again, fmt.Errorf("partition %d (%s): %w", po.Partition, r.leaderOf(po.Partition), po.Error)
 			}
 			if which == kafka.FirstOffset {
 				out[po.Partition] = po.FirstOffset
