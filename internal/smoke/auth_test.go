@@ -159,19 +159,7 @@ func TestReadBackRetriesUnknownServerErrorOnListOffsets(t *testing.T) {
 			return nil, nil, false // from the third request on, kfake answers
 		}
 		c.KeepControl()
-		r := req.(*kmsg.ListOffsetsRequest)
-		resp := r.ResponseKind().(*kmsg.ListOffsetsResponse)
-		for _, rt := range r.Topics {
-			st := kmsg.NewListOffsetsResponseTopic()
-			st.Topic = rt.Topic
-			for _, rp := range rt.Partitions {
-				sp := kmsg.NewListOffsetsResponseTopicPartition()
-				sp.Partition, sp.ErrorCode = rp.Partition, kerr.UnknownServerError.Code
-				st.Partitions = append(st.Partitions, sp)
-			}
-			resp.Topics = append(resp.Topics, st)
-		}
-		return resp, nil, true
+		return listOffsetsErrorResponse(req, kerr.UnknownServerError.Code), nil, true
 	})
 	cfg := testConfig(c, "unknown-server-error")
 	cfg.Messages = 200

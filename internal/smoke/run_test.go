@@ -182,19 +182,7 @@ func TestRunRetriesTransientErrors(t *testing.T) {
 	for range 2 {
 		c.ControlKey(int16(kmsg.ListOffsets), func(req kmsg.Request) (kmsg.Response, error, bool) {
 			listHits.Add(1)
-			r := req.(*kmsg.ListOffsetsRequest)
-			resp := r.ResponseKind().(*kmsg.ListOffsetsResponse)
-			for _, rt := range r.Topics {
-				t := kmsg.NewListOffsetsResponseTopic()
-				t.Topic = rt.Topic
-				for _, rp := range rt.Partitions {
-					p := kmsg.NewListOffsetsResponseTopicPartition()
-					p.Partition, p.ErrorCode = rp.Partition, kerr.LeaderNotAvailable.Code
-					t.Partitions = append(t.Partitions, p)
-				}
-				resp.Topics = append(resp.Topics, t)
-			}
-			return resp, nil, true
+			return listOffsetsErrorResponse(req, kerr.LeaderNotAvailable.Code), nil, true
 		})
 	}
 	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
@@ -425,4 +413,21 @@ func produceRaw(ctx context.Context, c *kfake.Cluster, topic string, partition i
 	}
 	defer cl.Close()
 	return cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Partition: partition, Value: value}).FirstErr()
+}
+
+// listOffsetsErrorResponse answers a ListOffsets request with code for every partition it asks.
+func listOffsetsErrorResponse(req kmsg.Request, code int16) kmsg.Response {
+	r := req.(*kmsg.ListOffsetsRequest)
+	resp := r.ResponseKind().(*kmsg.ListOffsetsResponse)
+	for _, rt := range r.Topics {
+		t := kmsg.NewListOffsetsResponseTopic()
+		t.Topic = rt.Topic
+		for _, rp := range rt.Partitions {
+			p := kmsg.NewListOffsetsResponseTopicPartition()
+			p.Partition, p.ErrorCode = rp.Partition, code
+			t.Partitions = append(t.Partitions, p)
+		}
+		resp.Topics = append(resp.Topics, t)
+	}
+	return resp
 }
