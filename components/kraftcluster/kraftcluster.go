@@ -125,6 +125,10 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, fmt.Errorf("headless service: %w", err)
 	}
 
+	if err := newMonitoring(ctx, name, c, args.Namespace, parent); err != nil {
+		return nil, err
+	}
+
 	nodes := kraft.Nodes(c)
 	for _, n := range nodes {
 		if _, err := corev1.NewService(ctx, fmt.Sprintf("%s-external-%d", name, n.Ordinal), &corev1.ServiceArgs{

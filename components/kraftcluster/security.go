@@ -10,6 +10,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
+	"github.com/kafka-kraft/kafka-kraft/monitoring"
 )
 
 // TLSEpochAnnotation carries kraft.Config.TLSEpoch on the pod template (see kraft.TLSEpoch).
@@ -77,7 +78,8 @@ func newSecrets(ctx *pulumi.Context, name string, c kraft.Config, rendered kraft
 }
 
 // NetworkPolicySpec admits, with security on, the node listeners (INTERNAL, CONTROLLER) from the
-// Kafka pods and the cluster Job only, and the client listeners (CLIENT, EXTERNAL) from anywhere.
+// Kafka pods and the cluster Job only, and the client listeners (CLIENT, EXTERNAL) and the metrics
+// port from anywhere.
 // It is enforced only where the cluster's network plugin implements NetworkPolicy; mutual TLS on
 // the node listeners holds either way.
 func NetworkPolicySpec(c kraft.Config) *networkingv1.NetworkPolicySpecArgs {
@@ -86,6 +88,11 @@ func NetworkPolicySpec(c kraft.Config) *networkingv1.NetworkPolicySpecArgs {
 	}
 	from := func(component string) *networkingv1.NetworkPolicyPeerArgs {
 		return &networkingv1.NetworkPolicyPeerArgs{PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(kraft.SelectorLabels(c, component))}}
+	}
+	// The metrics port is open like the client listeners: Prometheus runs in a namespace of its own.
+	clientPorts := networkingv1.NetworkPolicyPortArray{port(kraft.ClientPort), port(kraft.ExternalPort)}
+	if metricsOn(c) {
+		clientPorts = append(clientPorts, port(monitoring.MetricsPort))
 	}
 	return &networkingv1.NetworkPolicySpecArgs{
 		PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(kraft.SelectorLabels(c, kraft.StatefulSetName))},
@@ -96,7 +103,7 @@ func NetworkPolicySpec(c kraft.Config) *networkingv1.NetworkPolicySpecArgs {
 				Ports: networkingv1.NetworkPolicyPortArray{port(kraft.InternalPort), port(kraft.ControllerPort)},
 			},
 			&networkingv1.NetworkPolicyIngressRuleArgs{
-				Ports: networkingv1.NetworkPolicyPortArray{port(kraft.ClientPort), port(kraft.ExternalPort)},
+				Ports: clientPorts,
 			},
 		},
 	}

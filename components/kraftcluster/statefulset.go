@@ -10,6 +10,7 @@ import (
 
 	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
 	"github.com/kafka-kraft/kafka-kraft/internal/volume"
+	"github.com/kafka-kraft/kafka-kraft/monitoring"
 )
 
 // ReadinessCommand is the readiness probe of every Kafka container (see docker/kafka-ready).
@@ -61,6 +62,10 @@ func StatefulSetSpec(c kraft.Config, rendered kraft.Rendered, image pulumi.Strin
 		&corev1.ContainerPortArgs{Name: pulumi.String("internal"), ContainerPort: pulumi.Int(kraft.InternalPort)},
 		&corev1.ContainerPortArgs{Name: pulumi.String("controller"), ContainerPort: pulumi.Int(kraft.ControllerPort)},
 		&corev1.ContainerPortArgs{Name: pulumi.String("external"), ContainerPort: pulumi.Int(kraft.ExternalPort)},
+	}
+	metricsAnnotations(c, annotations)
+	if metricsOn(c) {
+		ports = append(ports, &corev1.ContainerPortArgs{Name: pulumi.String(monitoring.MetricsPortName), ContainerPort: pulumi.Int(monitoring.MetricsPort)})
 	}
 	if c.Security.Enabled() {
 		annotations[TLSEpochAnnotation] = pulumi.String(fmt.Sprint(c.TLSEpoch))
@@ -126,6 +131,7 @@ func StatefulSetSpec(c kraft.Config, rendered kraft.Rendered, image pulumi.Strin
 						&corev1.EnvVarArgs{Name: pulumi.String("KAFKA_CLUSTER_ID"), Value: pulumi.String(rendered.ClusterID)},
 						&corev1.EnvVarArgs{Name: pulumi.String("KAFKA_CONFIG_DIR"), Value: pulumi.String(kraft.ConfigMountPath)},
 						&corev1.EnvVarArgs{Name: pulumi.String("KAFKA_HEAP_OPTS"), Value: pulumi.String(c.Resources.HeapOpts)},
+						metricsEnv(c),
 					}, securityEnv(c)...),
 					Ports: ports,
 					// Readiness means "safe to restart the next node": kafka-ready (a small static binary in

@@ -115,6 +115,12 @@ type Config struct {
 	// Security of the listeners, users and ACLs (security.go).
 	Security Security
 
+	// Monitoring: MonitoringMetrics (default: every node serves Prometheus metrics on a named port,
+	// a headless Service lists them, pods carry the prometheus.io/* annotations),
+	// MonitoringOperator (also a ServiceMonitor, a PrometheusRule and a Grafana dashboard
+	// ConfigMap: needs the Prometheus Operator's CRDs) or MonitoringNone (no exporter).
+	Monitoring string
+
 	// SecretBrokerProperties is set by the program when brokerProperties was set with `pulumi
 	// config set --secret`: then every one of them is kept out of the ConfigMap (see
 	// SplitBrokerProperties).
@@ -235,6 +241,11 @@ const (
 	DefaultKcatImage = ""
 	DefaultSecurity  = SecurityTLS
 
+	MonitoringMetrics  = "metrics"
+	MonitoringOperator = "prometheus-operator"
+	MonitoringNone     = "none"
+	DefaultMonitoring  = MonitoringMetrics
+
 	DistSourceApache  = "apache"
 	DistSourceContext = "context"
 
@@ -298,7 +309,8 @@ func Defaults(project, stack string) Config {
 			DistSource:   DefaultDistSource,
 			Context:      DefaultImageContext,
 		},
-		Kcat:     Kcat{Enabled: true, Image: DefaultKcatImage},
-		Security: Security{Mode: DefaultSecurity, Users: map[string]User{}},
+		Kcat:       Kcat{Enabled: true, Image: DefaultKcatImage},
+		Security:   Security{Mode: DefaultSecurity, Users: map[string]User{}},
+		Monitoring: DefaultMonitoring,
 	}
 }

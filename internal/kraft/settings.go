@@ -25,6 +25,7 @@ var Keys = []string{
 	KeyImage, KeyImageRepository, KeyKafkaVersion, KeyBaseImage, KeyDistSource, KeyImageContext,
 	KeyKcatEnabled, KeyKcatImage,
 	KeySecurity, KeyUsers,
+	KeyMonitoring,
 }
 
 // FromSettings builds a Config from raw config values: Defaults, overridden by every key that is set.
@@ -103,6 +104,7 @@ func FromSettings(project, stack string, get Lookup) (Config, error) {
 	boolean(KeyKcatEnabled, &c.Kcat.Enabled)
 	str(KeyKcatImage, &c.Kcat.Image)
 	str(KeySecurity, &c.Security.Mode)
+	str(KeyMonitoring, &c.Monitoring)
 	if v, ok := get(KeyUsers); ok && strings.TrimSpace(v) != "" {
 		users, err := parseUsers(v)
 		if err != nil {

@@ -45,6 +45,7 @@ const (
 	KeyReassignmentThrottle = "reassignmentThrottle"
 	KeySecurity             = "security"
 	KeyUsers                = "users"
+	KeyMonitoring           = "monitoring"
 )
 
 var (
@@ -124,6 +125,12 @@ func (c Config) Validate() error {
 		bad(KeyControllers, c.Controllers, "must be an odd number from 1 to %d (1, 3 or 5 are usual): an even quorum tolerates no more failures than the odd number below it, and every voter more slows each metadata commit", MaxControllers)
 	} else if c.Replicas >= 1 && c.Controllers > c.Replicas {
 		bad(KeyControllers, c.Controllers, "must not exceed %s (%d): controllers are the first ordinals of the StatefulSet", KeyReplicas, c.Replicas)
+	}
+	switch c.Monitoring {
+	case MonitoringMetrics, MonitoringOperator, MonitoringNone:
+	default:
+		bad(KeyMonitoring, c.Monitoring, "must be %q (Prometheus metrics on every node, a Service and scrape annotations), %q (also a ServiceMonitor, a PrometheusRule and a Grafana dashboard ConfigMap; needs the Prometheus Operator's CRDs) or %q (no exporter)",
+			MonitoringMetrics, MonitoringOperator, MonitoringNone)
 	}
 	if !dns1123Label.MatchString(c.Namespace) || len(c.Namespace) > 63 {
 		bad(KeyNamespace, c.Namespace, "must be a DNS-1123 label: lower-case letters, digits and '-', at most 63 characters")

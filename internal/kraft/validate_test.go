@@ -95,6 +95,7 @@ func TestValidateRejects(t *testing.T) {
 		{name: "per-listener TLS setting with security on", mutate: props("listener.name.external.ssl.client.auth", "none"), wantKey: "brokerProperties.listener.name.external.ssl.client.auth", wantText: "is managed by kafka-kraft"},
 		{name: "authorizer with security on", mutate: props("authorizer.class.name", "x"), wantKey: "brokerProperties.authorizer.class.name", wantText: "is managed by kafka-kraft"},
 		{name: "unknown security mode", mutate: func(c *Config) { c.Security.Mode = "scram" }, wantKey: KeySecurity, wantText: `must be "tls"`},
+		{name: "unknown monitoring mode", mutate: func(c *Config) { c.Monitoring = "grafana" }, wantKey: KeyMonitoring, wantText: `must be "metrics"`},
 		{name: "users without security", mutate: func(c *Config) {
 			c.Security.Mode = SecurityNone
 			c.Security.Users = map[string]User{"app": {}}

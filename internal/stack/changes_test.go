@@ -32,6 +32,7 @@ var changeValues = map[string]string{
 	kraft.KeySpread:               "hard",
 	kraft.KeyReassignmentThrottle: "100Mi",
 	kraft.KeySecurity:             "none",
+	kraft.KeyMonitoring:           "prometheus-operator",
 	kraft.KeyUsers:                `{"orders": {"acls": [{"resource": "topic", "name": "orders", "operations": ["write"]}]}}`,
 	kraft.KeyCPURequest:           "750m",
 	kraft.KeyCPULimit:             "3",

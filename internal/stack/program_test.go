@@ -256,6 +256,32 @@ func get(t *testing.T, v any, path string) any {
 	return v
 }
 
+// containerEnv is the kafka container's plain env of a pod template.
+func containerEnv(t *testing.T, pod any) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, e := range get(t, pod, "spec.containers.0.env").([]any) {
+		m := e.(map[string]any)
+		if v, ok := m["value"].(string); ok {
+			out[m["name"].(string)] = v
+		} else if _, ok := m["value"]; !ok && m["valueFrom"] == nil {
+			out[m["name"].(string)] = ""
+		}
+	}
+	return out
+}
+
+func hasPort(t *testing.T, pod any, name string, port int) bool {
+	t.Helper()
+	for _, p := range get(t, pod, "spec.containers.0.ports").([]any) {
+		m := p.(map[string]any)
+		if m["name"] == name && num(m["containerPort"]) == port {
+			return true
+		}
+	}
+	return false
+}
+
 func num(v any) int {
 	switch x := v.(type) {
 	case float64:
@@ -504,7 +530,7 @@ func TestConfigurations(t *testing.T) {
 						t.Errorf("server.properties lacks %q:\n%s", want, props)
 					}
 				}
-				if len(rec.ofType(tService)) != 3 { // headless, one external, registry
+				if len(rec.ofType(tService)) != 4 { // headless, metrics, one external, registry
 					t.Errorf("services: %v", rec.names())
 				}
 				if outs[OutputExternalBootstrapServers] != "127.0.0.1:31090" {
@@ -611,6 +637,81 @@ func TestConfigurations(t *testing.T) {
 				props := rec.one(t, tConfigMap, "kafka-config").Inputs["data"].(map[string]any)["server.properties"].(string)
 				if !strings.Contains(props, "log.retention.hours=24\n") || !strings.Contains(props, "auto.create.topics.enable=false\n") {
 					t.Errorf("server.properties:\n%s", props)
+				}
+			},
+		},
+		{
+			name:   "metrics by default: a named port, the exporter's env, scrape annotations and a headless Service",
+			config: map[string]string{},
+			check: func(t *testing.T, rec *recorder, outs map[string]string) {
+				pod := get(t, rec.one(t, tStatefulSet, "kafka").Inputs, "spec.template").(map[string]any)
+				if env := containerEnv(t, pod); env["KAFKA_METRICS_PORT"] != "9404" {
+					t.Errorf("KAFKA_METRICS_PORT = %q", env["KAFKA_METRICS_PORT"])
+				}
+				if !hasPort(t, pod, "metrics", 9404) {
+					t.Error("no container port metrics/9404")
+				}
+				ann := get(t, pod, "metadata.annotations").(map[string]any)
+				if ann["prometheus.io/scrape"] != "true" || ann["prometheus.io/port"] != "9404" {
+					t.Errorf("annotations %v", ann)
+				}
+				svc := rec.one(t, tService, "kafka-metrics").Inputs
+				if get(t, svc, "spec.clusterIP") != "None" || get(t, svc, "spec.publishNotReadyAddresses") != true ||
+					get(t, svc, "spec.ports.0.name") != "metrics" || get(t, svc, "spec.selector").(map[string]any)["app.kubernetes.io/name"] != "kafka" {
+					t.Errorf("metrics service %v", svc["spec"])
+				}
+				// Prometheus runs in another namespace: the NetworkPolicy admits the port from anywhere.
+				np := rec.one(t, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "kafka").Inputs
+				if ports := jsonOf(get(t, np, "spec.ingress.1.ports")); !strings.Contains(ports, `"port":9404`) {
+					t.Errorf("network policy client rule ports %s", ports)
+				}
+				if len(rec.ofType("kubernetes:monitoring.coreos.com/v1:ServiceMonitor")) != 0 {
+					t.Error("a ServiceMonitor without monitoring prometheus-operator")
+				}
+			},
+		},
+		{
+			name:   "prometheus-operator adds a ServiceMonitor, the alert rules and the dashboard",
+			config: map[string]string{"monitoring": "prometheus-operator", "namespace": "prod", "replicas": "5"},
+			check: func(t *testing.T, rec *recorder, outs map[string]string) {
+				sm := rec.one(t, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "kafka-servicemonitor").Inputs
+				svcLabels := get(t, rec.one(t, tService, "kafka-metrics").Inputs, "metadata.labels").(map[string]any)
+				for k, v := range get(t, sm, "spec.selector.matchLabels").(map[string]any) {
+					if svcLabels[k] != v {
+						t.Errorf("ServiceMonitor selects %s=%v; the metrics Service has %v", k, v, svcLabels[k])
+					}
+				}
+				if get(t, sm, "spec.endpoints.0.port") != "metrics" || jsonOf(get(t, sm, "spec.namespaceSelector.matchNames")) != `["prod"]` {
+					t.Errorf("ServiceMonitor spec %s", jsonOf(sm["spec"]))
+				}
+				rules := jsonOf(get(t, rec.one(t, "kubernetes:monitoring.coreos.com/v1:PrometheusRule", "kafka-rules").Inputs, "spec.groups"))
+				for _, want := range []string{`"alert":"KafkaUnderReplicatedPartitions"`, `namespace=\"prod\", job=\"kafka-metrics\"`, `(kafka_controller_active_brokers{namespace=\"prod\", job=\"kafka-metrics\"}) \u003c 5`} {
+					if !strings.Contains(rules, want) {
+						t.Errorf("PrometheusRule lacks %s:\n%s", want, rules)
+					}
+				}
+				dash := rec.one(t, tConfigMap, "kafka-dashboard").Inputs
+				if get(t, dash, "metadata.labels").(map[string]any)["grafana_dashboard"] != "1" ||
+					!strings.Contains(get(t, dash, "data").(map[string]any)["kafka-kraft.json"].(string), `"uid": "kafka-kraft"`) {
+					t.Errorf("dashboard ConfigMap %v", dash["metadata"])
+				}
+			},
+		},
+		{
+			name:   "monitoring none runs no exporter",
+			config: map[string]string{"monitoring": "none"},
+			check: func(t *testing.T, rec *recorder, outs map[string]string) {
+				pod := get(t, rec.one(t, tStatefulSet, "kafka").Inputs, "spec.template").(map[string]any)
+				if env := containerEnv(t, pod); env["KAFKA_METRICS_PORT"] != "" {
+					t.Errorf("KAFKA_METRICS_PORT = %q, want empty (the image's default would serve 9404)", env["KAFKA_METRICS_PORT"])
+				}
+				if hasPort(t, pod, "metrics", 9404) || strings.Contains(jsonOf(get(t, pod, "metadata")), "prometheus.io") {
+					t.Error("metrics port or annotations with monitoring none")
+				}
+				for _, s := range rec.ofType(tService) {
+					if s.Name == "kafka-metrics" {
+						t.Error("a metrics Service with monitoring none")
+					}
 				}
 			},
 		},

@@ -4,6 +4,7 @@ package image_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -96,6 +97,10 @@ func TestThreeNodeQuorum(t *testing.T) {
 		}
 	})
 
+	t.Run("every node serves the metrics the alerts and the dashboard read", func(t *testing.T) {
+		testMetrics(t, c, 3)
+	})
+
 	t.Run("restarted node rejoins with its data and cluster id", func(t *testing.T) {
 		before := c.readDataFile(1, "meta.properties")
 		start := time.Now()
@@ -130,13 +135,29 @@ func TestThreeNodeQuorum(t *testing.T) {
 
 	whileDown := messages("one-down", 300)
 	t.Run("acks=all survives one of three down and nothing acknowledged is lost", func(t *testing.T) {
+		metrics := map[int]string{0: c.metricsURL(0), 1: c.metricsURL(1)}
 		c.stop(2)
 		up := []string{c.externalAddr(0), c.externalAddr(1)}
 		// min.insync.replicas=2 of RF 3: the two remaining replicas are enough for acks=all.
 		took := produce(t, up, topic, whileDown)
 		t.Logf("acks=all batch with kafka-2 down acknowledged after %s", took.Round(100*time.Millisecond))
+		// What the alerts read: the leaders report the partitions kafka-2 dropped out of.
+		eventually(t, time.Minute, "under-replicated partitions in kafka-0/1's metrics", func(ctx context.Context) error {
+			v, err := clusterMetric(ctx, metrics, "kafka_server_under_replicated_partitions")
+			if err == nil && v == 0 {
+				err = fmt.Errorf("no under-replicated partition reported")
+			}
+			return err
+		})
 		c.startStopped(2)
 		waitISR(t, addrs, topic, partitions, 3)
+		eventually(t, time.Minute, "no under-replicated partition in the metrics once kafka-2 is back", func(ctx context.Context) error {
+			v, err := clusterMetric(ctx, metrics, "kafka_server_under_replicated_partitions")
+			if err == nil && v != 0 {
+				err = fmt.Errorf("%v under-replicated partitions reported", v)
+			}
+			return err
+		})
 		requireAll(t, readAll(t, addrs, topic), first, whileDown)
 		// Once kafka-2 is back in every ISR it must hold the data too: take another node away and
 		// read again, so partitions led by kafka-0 move to the others.
