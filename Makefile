@@ -36,6 +36,10 @@ outputs: ## Print the stack outputs (bootstrap addresses, image, cluster id, kca
 smoke: ## Smoke test and benchmark the deployed cluster (BROKERS=host:port,... or the stack's externalBootstrapServers)
 	$(if $(BROKERS),$(GO) run ./cmd/smoke -brokers $(BROKERS) $(SMOKE_FLAGS),STACK=$(STACK) SMOKE_FLAGS="$(SMOKE_FLAGS)" scripts/deploy.sh smoke)
 
+.PHONY: status
+status: ## Brokers, quorum, topics, under-replicated/offline partitions, consumer lag; fails when unhealthy (BROKERS=host:port,... or the stack's outputs)
+	$(if $(BROKERS),$(GO) run ./cmd/status -brokers $(BROKERS) $(STATUS_FLAGS),STACK=$(STACK) STATUS_FLAGS="$(STATUS_FLAGS)" scripts/deploy.sh status)
+
 .PHONY: destroy
 destroy: ## Tear the stack down (pulumi destroy); hostPath data stays on the nodes
 	STACK=$(STACK) scripts/deploy.sh destroy
@@ -46,6 +50,7 @@ test: unit image-test e2e ## Every tier: unit (pure + mock + kfake), image (real
 
 .PHONY: unit
 unit: fmt-check vet lint ## Pure, mock and kfake tiers plus static checks (no Docker, no cluster; about a minute)
+	scripts/install-prometheus.sh
 	$(GO) test -count=1 ./...
 
 .PHONY: image-test
@@ -61,7 +66,7 @@ e2e: ## End-to-end tier: deploys the program to a real Kubernetes (KUBECONFIG, e
 bench: ## Benchmarks that need nothing but Go (the smoke test against kfake)
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
 
-.PHONY: bench-image bench-tls
+.PHONY: bench-image bench-tls bench-metrics
 bench-image: ## Smoke test vs kafka-producer-perf-test on one real 3-node cluster in Docker (ratio reported)
 	scripts/install-docker.sh
 	$(GO) test -tags image -run '^$$' -bench SmokeVersusProducerPerf -benchtime 1x -timeout 30m ./tests/image/
@@ -69,6 +74,10 @@ bench-image: ## Smoke test vs kafka-producer-perf-test on one real 3-node cluste
 bench-tls: ## Smoke throughput with security "tls" (TLS + SCRAM) against "none" on this machine (ratio reported)
 	scripts/install-docker.sh
 	$(GO) test -tags image -run '^$$' -bench SmokeTLSVersusPlaintext -benchtime 3x -timeout 30m ./tests/image/
+
+bench-metrics: ## What the Prometheus JMX exporter costs a node: CPU and memory with and without it, scrape durations
+	scripts/install-docker.sh
+	$(GO) test -tags image -run '^$$' -bench ExporterCost -benchtime 1x -timeout 30m ./tests/image/
 
 ##@ Build
 .PHONY: images

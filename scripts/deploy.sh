@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Runs a kafka-kraft stack operation with whatever this machine has, installing what is missing:
 #
-#   scripts/deploy.sh up|preview|destroy|outputs|smoke   (make deploy / preview / destroy / outputs / smoke)
+#   scripts/deploy.sh up|preview|destroy|outputs|smoke|status
+#                                     (make deploy / preview / destroy / outputs / smoke / status)
+#
+# smoke and status run ./cmd/smoke or ./cmd/status from this machine against the stack's external
+# listeners, with the brokers and the admin's credentials from the stack's outputs, and exit with
+# the command's own code (status: 0 healthy, 1 problems, 2 cannot read the cluster).
 #
 # Normal machines (the Pulumi CLI can fetch its Docker plugin, images can be pulled): the stack
 # STACK (default dev) is deployed to the cluster KUBECONFIG names; KafkaImage builds docker/ and
@@ -20,7 +25,7 @@ set -euo pipefail
 ORIG_PATH=$PATH
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-action=${1:?usage: scripts/deploy.sh up|preview|destroy|outputs|smoke}
+action=${1:?usage: scripts/deploy.sh up|preview|destroy|outputs|smoke|status}
 log() { echo "[deploy] $*" >&2; }
 
 # docker_plugin: the Pulumi Docker resource plugin is installed, or can be installed now (a machine
@@ -64,19 +69,31 @@ if [ -z "${PULUMI_CONFIG_PASSPHRASE+x}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FI
   # The stack holds no secrets unless you add some; set a passphrase before you do.
   export PULUMI_CONFIG_PASSPHRASE=""
 fi
-if [ "$action" = smoke ]; then
-  # The smoke test runs from this machine against the stack's externalBootstrapServers output, with
-  # the CA and the admin's credentials from the outputs (security tls): kept in a file only this
-  # user can read, removed afterwards.
-  outputs=$(mktemp)
-  chmod 600 "$outputs"
-  trap 'rm -f "$outputs"' EXIT
-  go run ./cmd/kafka-kraft -stack "$STACK" -show-secrets outputs >"$outputs"
+# run_with_outputs CMD [FLAGS...]: runs ./cmd/CMD -outputs FILE FLAGS against the stack's
+# externalBootstrapServers output, with the CA and the admin's credentials from the outputs
+# (security tls), kept in a directory only this user can read, removed afterwards. The command is
+# built, not `go run`: go run turns every failure into exit status 1, and status tells problems (1)
+# from a cluster it cannot read (2).
+run_with_outputs() {
+  local cmd=$1
+  shift
+  tmpdir=$(mktemp -d)  # 0700; global, for the EXIT trap
+  trap 'rm -rf "$tmpdir"' EXIT
+  local outputs=$tmpdir/outputs.json
+  (umask 077 && go run ./cmd/kafka-kraft -stack "$STACK" -show-secrets outputs >"$outputs")
   grep -q '"externalBootstrapServers"' "$outputs" || { log "stack $STACK has no externalBootstrapServers output: deploy it first (make deploy)"; exit 1; }
-  # shellcheck disable=SC2086 # SMOKE_FLAGS holds several flags
-  go run ./cmd/smoke -outputs "$outputs" ${SMOKE_FLAGS:-}
+  go build -o "$tmpdir/$cmd" "./cmd/$cmd"
+  "$tmpdir/$cmd" -outputs "$outputs" "$@"
+}
+case $action in
+smoke | status)
+  flags=${SMOKE_FLAGS:-}
+  if [ "$action" = status ]; then flags=${STATUS_FLAGS:-}; fi
+  # shellcheck disable=SC2086 # the flags variable holds several flags
+  run_with_outputs "$action" $flags
   exit $?
-fi
+  ;;
+esac
 yes=()
 if [ "$action" = up ] && [ "${YES:-}" = 1 ]; then
   yes=(-yes)

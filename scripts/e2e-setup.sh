@@ -7,7 +7,7 @@
 #   go test -tags e2e -count=1 -timeout 60m -v ./tests/e2e/
 #
 # Steps (each idempotent; a rerun on a prepared machine takes about a minute):
-#   1. a Docker engine (scripts/install-docker.sh);
+#   1. a Docker engine (scripts/install-docker.sh) and Prometheus (scripts/install-prometheus.sh);
 #   2. the Pulumi CLI and the Kubernetes resource plugin, unless both are on PATH already
 #      (../shared/pulumi-tools/install.sh, about 8 minutes the first time);
 #   3. a cluster: the one KUBECONFIG names when it answers, else k8s-local
@@ -63,8 +63,9 @@ wait_for() {
 # last_export OUTPUT VAR: the value of the last `export VAR=...` line of OUTPUT.
 last_export() { sed -n "s/^export $2=//p" <<<"$1" | tail -n 1; }
 
-log "1/5 docker engine"
+log "1/5 docker engine, and Prometheus (the monitoring step runs a real one)"
 "$ROOT/scripts/install-docker.sh"
+"$ROOT/scripts/install-prometheus.sh"
 
 log "2/5 pulumi CLI and kubernetes resource plugin"
 if command -v pulumi >/dev/null 2>&1 && command -v pulumi-resource-kubernetes >/dev/null 2>&1; then

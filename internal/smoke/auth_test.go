@@ -2,15 +2,7 @@ package smoke
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"net"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -21,41 +13,16 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kafka-kraft/kafka-kraft/internal/clientauth"
+	"github.com/kafka-kraft/kafka-kraft/internal/kfaketest"
 	"github.com/kafka-kraft/kafka-kraft/internal/pki"
 )
 
 // tlsCluster is a kfake cluster that, like a kafka-kraft cluster with security "tls", takes only
-// TLS (a certificate for 127.0.0.1 from a CA made by internal/pki) and SCRAM-SHA-512.
+// TLS and SCRAM-SHA-512 (admin / right-password).
 func tlsCluster(t *testing.T) (*kfake.Cluster, string) {
 	t.Helper()
-	caPEM, caKeyPEM, err := pki.NewCA("smoke test", time.Now(), time.Hour, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, err := pki.ParseCert(caPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, _ := pem.Decode([]byte(caKeyPEM))
-	caKey, err := x509.ParsePKCS8PrivateKey(kb.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "broker"},
-		NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert := tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-	c := newCluster(t, kfake.TLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}),
-		kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-512", "admin", "right-password"))
-	return c, caPEM
+	opts, caPEM := kfaketest.TLS(t, "admin", "right-password")
+	return newCluster(t, opts...), caPEM
 }
 
 // The smoke run passes over TLS with the admin's SCRAM credentials, and fails, naming the cause,

@@ -695,6 +695,10 @@ func (s *suite) matrix(t *testing.T, ctx context.Context) {
 					}
 				}
 			}},
+		// No exporter: a roll (the JVM's command line changes); the Service, the ServiceMonitor, the
+		// rules and the dashboard go.
+		{name: "monitoring none (rolls)", key: kraft.KeyMonitoring, value: kraft.MonitoringNone, roll: true, load: true,
+			check: func(t *testing.T, ctx context.Context) { s.noMetrics(t, ctx) }},
 		// Users and ACLs: the Job applies them, nobody restarts.
 		{name: "users: orders may write " + usersTopic + " (no roll)", key: kraft.KeyUsers, load: true,
 			value: `{"orders": {"acls": [{"resource": "topic", "name": "` + usersTopic + `", "operations": ["write", "describe"]}]}}`,

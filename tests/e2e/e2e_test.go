@@ -122,6 +122,7 @@ func TestEndToEnd(t *testing.T) {
 	s.step(t, "2d a record produced by kcat in the cluster is consumed on the host", func(t *testing.T) { s.kcatToHost(t, ctx) })
 	s.step(t, "2e an image pushed to the registry from the host runs in a pod", func(t *testing.T) { s.registryPushPull(t, ctx) })
 	s.step(t, "2f EXTERNAL refuses clients without TLS, the CA or the password; no secret in the state, a ConfigMap or a log", func(t *testing.T) { s.security(t, ctx) })
+	s.step(t, "2g monitoring prometheus-operator (no roll): a real Prometheus scrapes every pod; a stopped broker fires the alerts and fails make status, all clear once it runs again", func(t *testing.T) { s.monitoringStep(t, ctx) })
 	s.step(t, "3 preview, a second up and another preview change nothing", func(t *testing.T) { s.noChange(t, ctx) })
 	s.step(t, "4 change matrix: each accepted change, rolled one node at a time under a live acks=all producer", func(t *testing.T) { s.matrix(t, ctx) })
 	s.step(t, "5a a deleted broker pod loses no acknowledged write", func(t *testing.T) { s.deleteBroker(t, ctx) })
@@ -177,6 +178,9 @@ type suite struct {
 	pushed           string
 	project          string // the workspace folder: Pulumi.yaml, Pulumi.<stack>.yaml and the state backend
 	backend          string // the file backend's directory
+
+	// afterDestroy run once the stack is gone (cluster-wide objects a step created).
+	afterDestroy []func(ctx context.Context) error
 
 	mu      sync.Mutex
 	metrics []string
@@ -907,6 +911,11 @@ func (s *suite) teardown(t *testing.T) {
 		}
 		if err := s.st.Workspace().RemoveStack(ctx, s.stackName, optremove.Force()); err != nil {
 			t.Logf("cleanup: removing stack %s: %v", s.stackName, err)
+		}
+	}
+	for _, f := range s.afterDestroy {
+		if err := f(ctx); err != nil {
+			t.Logf("cleanup: %v", err)
 		}
 	}
 	if s.project != "" {

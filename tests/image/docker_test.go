@@ -175,6 +175,8 @@ type cluster struct {
 	usersDir string
 	// setPodName passes POD_NAME like the StatefulSet does; false exercises the hostname fallback.
 	setPodName bool
+	// env are more -e NAME=VALUE settings of the node containers.
+	env []string
 
 	mu         sync.Mutex
 	containers []string // every container created, for logs and cleanup
@@ -311,6 +313,9 @@ func (c *cluster) runArgs(name string, ordinal int, clusterID string, publish bo
 	}
 	if c.setPodName {
 		args = append(args, "-e", "POD_NAME="+kraft.PodName(ordinal))
+	}
+	for _, e := range c.env {
+		args = append(args, "-e", e)
 	}
 	if c.tlsDir != "" {
 		args = append(args, "-v", c.tlsDir+":"+kraft.TLSMountPath+":ro",
