@@ -45,6 +45,9 @@ type Rule struct {
 	Labels map[string]string `yaml:"labels,omitempty"`
 	// ValueFactor scales the value (nanoseconds to seconds).
 	ValueFactor float64 `yaml:"valueFactor,omitempty"`
+	// Cache keeps the rule's verdict (match or not, and the labels) per MBean attribute across
+	// scrapes. Safe because no pattern reads the value; ExporterConfig sets it on every rule.
+	Cache bool `yaml:"cache,omitempty"`
 }
 
 func gauge(name, pattern, help string) Rule {
@@ -77,7 +80,10 @@ var includeObjectNames = []string{
 	"kafka.log:type=LogManager,name=OfflineLogDirectoryCount",
 	"kafka.network:type=RequestMetrics,name=ErrorsPerSec,*",
 	"kafka.network:type=RequestMetrics,name=RequestsPerSec,*",
-	"kafka.network:type=RequestMetrics,name=TotalTimeMs,*",
+	"kafka.network:type=RequestMetrics,name=TotalTimeMs,request=FetchConsumer",
+	"kafka.network:type=RequestMetrics,name=TotalTimeMs,request=FetchFollower",
+	"kafka.network:type=RequestMetrics,name=TotalTimeMs,request=Metadata",
+	"kafka.network:type=RequestMetrics,name=TotalTimeMs,request=Produce",
 	"kafka.network:type=SocketServer,name=NetworkProcessorAvgIdlePercent",
 	"kafka.server:type=BrokerTopicMetrics,*",
 	"kafka.server:type=KafkaRequestHandlerPool,name=RequestHandlerAvgIdlePercent",
@@ -220,9 +226,13 @@ type exporterConfig struct {
 func ExporterConfig() []byte {
 	names := append([]string(nil), includeObjectNames...)
 	sort.Strings(names)
+	rules := append([]Rule(nil), Rules...)
+	for i := range rules {
+		rules[i].Cache = true
+	}
 	return marshal("# The Prometheus JMX exporter's rules for a kafka-kraft node: generated from monitoring/exporter.go\n"+
 		"# (go test ./monitoring -update), do not edit. Served on :9404/metrics when KAFKA_METRICS_PORT is set.\n",
-		exporterConfig{IncludeObjectNames: names, Rules: Rules})
+		exporterConfig{IncludeObjectNames: names, Rules: rules})
 }
 
 // Produced lists every series name a node serves: the rules' names and JVMSeries.

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/protocol/metadata"
@@ -70,21 +71,41 @@ func (g *gatherer) callErr(err error) error {
 	return err
 }
 
+// bootstrapTimeout bounds the metadata call to one bootstrap address: a hung broker (a frozen JVM,
+// a node cut off) accepts connections and answers nothing, and must not cost the whole run.
+const bootstrapTimeout = 5 * time.Second
+
 // metadata reads the whole cluster's metadata in kafka-go's protocol form: its higher-level
 // Client.Metadata turns a leader of -1 and replicas on brokers that are down into broker 0
 // (it looks the ids up among the live brokers), which would hide exactly what this check is for.
+// It asks the bootstrap addresses one at a time until one answers, and points the client at that
+// one for the calls that go to "any broker" (DescribeQuorum, the transport's own metadata): seen
+// in the e2e tier, a status run with one broker's JVM stopped otherwise gave up with an i/o
+// timeout from that broker (exit 2) instead of reporting it (exit 1).
 func (g *gatherer) metadata(ctx context.Context) (*metadata.Response, error) {
-	cctx, cancel := g.call(ctx)
-	defer cancel()
-	m, err := g.client.Transport.RoundTrip(cctx, g.client.Addr, &metadata.Request{})
-	if err != nil {
-		return nil, g.callErr(err)
+	var errs []error
+	for _, addr := range g.cfg.Brokers {
+		cctx, cancel := context.WithTimeout(ctx, min(g.cfg.RequestTimeout, bootstrapTimeout))
+		m, err := g.client.Transport.RoundTrip(cctx, kafka.TCP(addr), &metadata.Request{})
+		cancel()
+		if err != nil {
+			if errors.Is(err, context.DeadlineExceeded) {
+				err = fmt.Errorf("no answer within %s: %w", min(g.cfg.RequestTimeout, bootstrapTimeout), err)
+			}
+			errs = append(errs, fmt.Errorf("%s: %w", addr, err))
+			if ctx.Err() != nil {
+				break
+			}
+			continue
+		}
+		res, ok := m.(*metadata.Response)
+		if !ok {
+			return nil, fmt.Errorf("unexpected answer %T", m)
+		}
+		g.client.Addr = kafka.TCP(addr)
+		return res, nil
 	}
-	res, ok := m.(*metadata.Response)
-	if !ok {
-		return nil, fmt.Errorf("unexpected answer %T", m)
-	}
-	return res, nil
+	return nil, errors.Join(errs...)
 }
 
 // fromMetadata is the part of a report a Metadata answer gives: brokers and topics, sorted.

@@ -2,6 +2,7 @@ package status
 
 import (
 	"context"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -147,6 +148,36 @@ func TestGatherOverTLSAndSCRAM(t *testing.T) {
 	_, err = Gather(ctx, Config{Brokers: c.ListenAddrs(), Auth: clientauth.Auth{CACert: ca, Username: "admin", Password: "wrong"}, RequestTimeout: 2 * time.Second})
 	if err == nil || !strings.Contains(err.Error(), "status: metadata from "+c.ListenAddrs()[0]) {
 		t.Errorf("with a wrong password: %v, want the metadata call to fail", err)
+	}
+}
+
+// A hung broker (a stopped JVM) accepts connections and answers nothing: listed first among the
+// bootstrap addresses, it must not keep the run from the others (seen in the e2e tier).
+func TestGatherSkipsAHungBootstrapAddress(t *testing.T) {
+	t.Parallel()
+	hung, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hung.Close() })
+	go func() {
+		for {
+			conn, err := hung.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { conn.Close() }) // held open, never answered
+		}
+	}()
+	c := kfaketest.WithTopic(t, "orders", 3, 3)
+	healthyQuorum(c)
+	start := time.Now()
+	r := gather(t, Config{Brokers: append([]string{hung.Addr().String()}, c.ListenAddrs()...), RequestTimeout: 10 * time.Second})
+	if len(r.Brokers) != 3 || !r.Quorum.Known() || len(r.Topics) != 1 {
+		t.Errorf("report %+v", r)
+	}
+	if took := time.Since(start); took > 3*bootstrapTimeout {
+		t.Errorf("took %s with a hung first address", took)
 	}
 }
 

@@ -210,8 +210,8 @@ func (s *suite) monitoringStep(t *testing.T, ctx context.Context) {
 		t.Error(err)
 	}
 	rep := s.stopLoad(t, ctx, load)
-	s.measure(t, "broker stopped (SIGSTOP): seen by Prometheus", "under-replicated after %s, alerts %v firing after %s, status exit 1; after SIGCONT all clear in %s; producer longest gap %s, 0 lost",
-		urpSeen.Round(time.Second), want, fired.Round(time.Second), cleared.Round(time.Second), rep.LongestAckGap.Round(time.Millisecond))
+	s.measure(t, "broker stopped (SIGSTOP): seen by Prometheus", "under-replicated after %s, alerts %v firing after %s, status exit %d; after SIGCONT all clear in %s; producer longest gap %s, 0 lost",
+		urpSeen.Round(time.Second), want, fired.Round(time.Second), code, cleared.Round(time.Second), rep.LongestAckGap.Round(time.Millisecond))
 }
 
 // prometheus is a Prometheus server this test runs on the host.
@@ -221,8 +221,8 @@ type prometheus struct {
 }
 
 // startPrometheus runs Debian's prometheus (scripts/install-prometheus.sh) against the cluster: the
-// targets through the metrics Service's endpoints, labelled as the Prometheus Operator labels a
-// ServiceMonitor's (namespace, pod, job = the Service's name), and the rules of the stack's
+// targets are the metrics Service's endpoints, labelled as the Prometheus Operator labels a
+// ServiceMonitor's (namespace, pod, job = the Service's name), and the rules those of the stack's
 // PrometheusRule as the API returns them. It stops with the test.
 func (s *suite) startPrometheus(t *testing.T, ctx context.Context) *prometheus {
 	bin, err := exec.LookPath("prometheus")
@@ -243,6 +243,26 @@ func (s *suite) startPrometheus(t *testing.T, ctx context.Context) *prometheus {
 	if err := os.WriteFile(filepath.Join(dir, "rules.json"), []byte(rules), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// Debian builds Prometheus without Kubernetes discovery (no kubernetes_sd_configs), so this
+	// test is the discovery: it reads the metrics Service's EndpointSlices as kubernetes_sd's
+	// "endpoints" role would, every few seconds, into a file_sd file with the labels the Prometheus
+	// Operator gives a ServiceMonitor's targets (namespace, pod, job = the Service's name).
+	targets := filepath.Join(dir, "targets.json")
+	if err := s.writeMetricsTargets(ctx, targets); err != nil {
+		t.Fatal(err)
+	}
+	dctx, stopDiscovery := context.WithCancel(ctx)
+	t.Cleanup(stopDiscovery)
+	go func() {
+		for {
+			select {
+			case <-dctx.Done():
+				return
+			case <-time.After(5 * time.Second):
+				_ = s.writeMetricsTargets(dctx, targets)
+			}
+		}
+	}()
 	cfg := fmt.Sprintf(`global:
   scrape_interval: %[1]s
   scrape_timeout: 4s
@@ -250,17 +270,8 @@ func (s *suite) startPrometheus(t *testing.T, ctx context.Context) *prometheus {
 rule_files: [rules.json]
 scrape_configs:
   - job_name: kafka-kraft
-    kubernetes_sd_configs:
-      - role: endpoints
-        kubeconfig_file: %[2]q
-        namespaces: {names: [%[3]q]}
-    relabel_configs:
-      - {source_labels: [__meta_kubernetes_service_name], regex: %[4]q, action: keep}
-      - {source_labels: [__meta_kubernetes_endpoint_port_name], regex: %[5]q, action: keep}
-      - {source_labels: [__meta_kubernetes_namespace], target_label: namespace}
-      - {source_labels: [__meta_kubernetes_pod_name], target_label: pod}
-      - {source_labels: [__meta_kubernetes_service_name], target_label: job}
-`, promInterval, s.env.Kubeconfig, ns, monitoring.MetricsServiceName, monitoring.MetricsPortName)
+    file_sd_configs: [{files: [targets.json]}]
+`, promInterval)
 	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -293,6 +304,60 @@ scrape_configs:
 		t.Fatalf("%v (log: %s)", err, filepath.Join(s.dir, "prometheus.log"))
 	}
 	return p
+}
+
+// writeMetricsTargets writes the metrics Service's endpoints (ready or not: the Service publishes
+// not-ready addresses) as a Prometheus file_sd file, atomically.
+func (s *suite) writeMetricsTargets(ctx context.Context, path string) error {
+	ns := s.env.Namespace
+	out, err := kubectl(ctx, "-n", ns, "get", "endpointslices", "-l", "kubernetes.io/service-name="+monitoring.MetricsServiceName, "-o", "json")
+	if err != nil {
+		return err
+	}
+	var slices struct {
+		Items []struct {
+			Endpoints []struct {
+				Addresses []string `json:"addresses"`
+				TargetRef struct {
+					Name string `json:"name"`
+				} `json:"targetRef"`
+			} `json:"endpoints"`
+			Ports []struct {
+				Name string `json:"name"`
+				Port int    `json:"port"`
+			} `json:"ports"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(out), &slices); err != nil {
+		return err
+	}
+	type group struct {
+		Targets []string          `json:"targets"`
+		Labels  map[string]string `json:"labels"`
+	}
+	groups := []group{}
+	for _, sl := range slices.Items {
+		for _, p := range sl.Ports {
+			if p.Name != monitoring.MetricsPortName {
+				continue
+			}
+			for _, e := range sl.Endpoints {
+				for _, a := range e.Addresses {
+					groups = append(groups, group{Targets: []string{net.JoinHostPort(a, strconv.Itoa(p.Port))},
+						Labels: map[string]string{"namespace": ns, "pod": e.TargetRef.Name, "job": monitoring.MetricsServiceName}})
+				}
+			}
+		}
+	}
+	b, err := json.Marshal(groups)
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 func freeAddr(t *testing.T) string {
