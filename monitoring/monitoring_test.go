@@ -1,6 +1,7 @@
 package monitoring
 
 import (
+	"encoding/json"
 	"flag"
 	"os"
 	"os/exec"
@@ -178,5 +179,48 @@ func TestImagePinsTheExporter(t *testing.T) {
 	}
 	if want := "\nARG JMX_EXPORTER_VERSION=" + ExporterVersion + "\n"; !strings.Contains(string(dockerfile), want) {
 		t.Errorf("docker/Dockerfile does not pin jmx_prometheus_javaagent %s (want a line %q)", ExporterVersion, strings.TrimSpace(want))
+	}
+}
+
+// Grafana places panels on a 24-column grid: every panel fits, ids are unique, every query has a
+// datasource and a refId.
+func TestDashboardLayout(t *testing.T) {
+	t.Parallel()
+	var d struct {
+		UID    string `json:"uid"`
+		Panels []struct {
+			ID      int                      `json:"id"`
+			Type    string                   `json:"type"`
+			Title   string                   `json:"title"`
+			GridPos struct{ H, W, X, Y int } `json:"gridPos"`
+			Targets []struct {
+				RefID      string         `json:"refId"`
+				Datasource map[string]any `json:"datasource"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(Dashboard(), &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.UID != DashboardUID {
+		t.Errorf("uid %q", d.UID)
+	}
+	ids := map[int]bool{}
+	for _, p := range d.Panels {
+		if ids[p.ID] {
+			t.Errorf("panel id %d twice", p.ID)
+		}
+		ids[p.ID] = true
+		if g := p.GridPos; g.W < 1 || g.X < 0 || g.X+g.W > 24 || g.H < 1 {
+			t.Errorf("panel %q: gridPos %+v does not fit 24 columns", p.Title, g)
+		}
+		if p.Type != "row" && len(p.Targets) == 0 {
+			t.Errorf("panel %q has no query", p.Title)
+		}
+		for _, tg := range p.Targets {
+			if tg.RefID == "" || tg.Datasource["uid"] != "${datasource}" {
+				t.Errorf("panel %q: target %+v", p.Title, tg)
+			}
+		}
 	}
 }
