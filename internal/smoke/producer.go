@@ -86,7 +86,7 @@ type producerConfig struct {
 	// onRetry is called before a batch is sent again.
 	onRetry func(partition int, err error)
 	// reconnect, when set, is called after reconnectAfter attempts in a row of one batch failed on
-	// the connection itself (EOF, reset, refused): it replaces the transport, its pooled
+	// the connection itself (EOF, reset, refused, no answer): it replaces the transport, its pooled
 	// connections and its metadata cache.
 	reconnect func()
 }
@@ -366,10 +366,16 @@ func (q *partitionQueue) sendBatch(ctx context.Context, batch []*pending) {
 	}
 }
 
-// connectionError reports an error of the connection itself rather than an answer of the broker.
+// connectionError reports an error of the connection itself rather than an answer of the broker,
+// or no answer at all. A hung broker (a stopped JVM, a node cut off) keeps its connections open and
+// answers nothing; when kafka-go's transport happened to hold its metadata connection to that
+// broker, it kept the stale leader for as long as the broker hung (80 s, seen in the e2e tier with
+// a SIGSTOPped JVM), so timeouts in a row replace the transport too.
 func connectionError(err error) bool {
+	var nerr net.Error
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
-		errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, net.ErrClosed)
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &nerr) && nerr.Timeout())
 }
 
 // retriableProduce reports whether a produce error may go away: what

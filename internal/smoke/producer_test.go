@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -224,5 +225,27 @@ func TestRetriableProduce(t *testing.T) {
 				t.Errorf("retriableProduce(%v) = %v, want %v", tt.err, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestConnectionError(t *testing.T) {
+	t.Parallel()
+	timeout := &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"unexpected EOF", io.ErrUnexpectedEOF, true},
+		{"reset", fmt.Errorf("write: %w", syscall.ECONNRESET), true},
+		{"read timeout (a hung broker)", fmt.Errorf("produce: %w", timeout), true},
+		{"request deadline (a hung broker)", fmt.Errorf("no answer within 10s: %w", context.DeadlineExceeded), true},
+		{"not leader (an answer)", kafka.NotLeaderForPartition, false},
+		{"not enough replicas (an answer)", kafka.NotEnoughReplicas, false},
+	}
+	for _, tt := range tests {
+		if got := connectionError(tt.err); got != tt.want {
+			t.Errorf("%s: connectionError(%v) = %v, want %v", tt.name, tt.err, got, tt.want)
+		}
 	}
 }
