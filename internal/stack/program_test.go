@@ -22,6 +22,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/internals"
 
+	goldenfile "github.com/kafka-kraft/kafka-kraft/internal/golden"
 	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
 	"github.com/kafka-kraft/kafka-kraft/internal/pki"
 	"github.com/kafka-kraft/kafka-kraft/internal/scaledown"
@@ -32,7 +33,9 @@ const testDigest = "localhost:31500/kafka-kraft@sha256:0123456789abcdef012345678
 // recorded is one registered resource.
 type recorded struct {
 	Type, Name string
-	Inputs     map[string]any
+	// URN is the URN without its stack and project: "parentType$type::name".
+	URN    string
+	Inputs map[string]any
 	// Secret lists the top-level inputs that are (or contain) Pulumi secrets.
 	Secret []string
 	// Deps are the URNs the resource depends on, through DependsOn or through its inputs.
@@ -69,7 +72,7 @@ func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 		}
 	}
 	sort.Strings(secret)
-	r.resources = append(r.resources, recorded{Type: args.TypeToken, Name: args.Name, Inputs: revealed(args.Inputs), Deps: deps, Secret: secret, DeleteBeforeReplace: dbr})
+	r.resources = append(r.resources, recorded{Type: args.TypeToken, Name: args.Name, URN: urnOf(args), Inputs: revealed(args.Inputs), Deps: deps, Secret: secret, DeleteBeforeReplace: dbr})
 	r.mu.Unlock()
 	outputs := args.Inputs.Copy()
 	switch args.TypeToken {
@@ -91,6 +94,26 @@ func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 		outputs["repoDigest"] = resource.NewStringProperty(testDigest)
 	}
 	return args.Name + "-id", outputs, nil
+}
+
+// urnOf is the URN a resource gets, without the stack and project (which a test does not change):
+// its type qualified by its parents' ("kafka-kraft:index:KraftCluster$kubernetes:apps/v1:StatefulSet")
+// and its name. What Pulumi matches between the state and the program: a change of it is a
+// replacement unless an alias says where the resource was.
+func urnOf(args pulumi.MockResourceArgs) string {
+	parent := ""
+	if rpc := args.RegisterRPC; rpc != nil {
+		parent = rpc.GetParent()
+	} else if rpc := args.ReadRPC; rpc != nil {
+		parent = rpc.GetParent()
+	}
+	qualified := args.TypeToken
+	if parent != "" {
+		if pt := string(resource.URN(parent).QualifiedType()); pt != "pulumi:pulumi:Stack" {
+			qualified = pt + "$" + args.TypeToken
+		}
+	}
+	return qualified + "::" + args.Name
 }
 
 // revealed is m as plain Go values with every secret's value in place (which inputs were secret
@@ -1208,5 +1231,31 @@ func TestKafkaUpgradeRollsAndRaisesTheFeatures(t *testing.T) {
 	}
 	if got := get(t, rec.one(t, tStatefulSet, "kafka").Inputs, "spec.template.metadata.labels"); !strings.Contains(fmt.Sprint(got), "4.4.0") {
 		t.Errorf("pod labels %v do not name 4.4.0", got)
+	}
+}
+
+// TestURNsAreStable records the URNs of the default stack's resources: a rename of a resource, a
+// component or a type token would make `up` replace them on every deployed stack (the StatefulSet
+// with every node at once) unless the change carries an alias. Review testdata/urns.golden when it
+// changes (go test ./internal/stack -run URNsAreStable -update) and add the aliases.
+func TestURNsAreStable(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name   string
+		config map[string]string
+	}{
+		{"urns.golden", nil},
+		{"urns-prometheus-operator.golden", map[string]string{kraft.KeyMonitoring: kraft.MonitoringOperator}},
+	} {
+		rec, _, err := run(t, tt.config, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var urns []string
+		for _, r := range rec.resources {
+			urns = append(urns, r.URN)
+		}
+		sort.Strings(urns)
+		goldenfile.Compare(t, "testdata/"+tt.name, strings.Join(urns, "\n")+"\n", *updateGolden)
 	}
 }
