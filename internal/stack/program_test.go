@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -1258,4 +1259,32 @@ func TestURNsAreStable(t *testing.T) {
 		sort.Strings(urns)
 		goldenfile.Compare(t, "testdata/"+tt.name, strings.Join(urns, "\n")+"\n", *updateGolden)
 	}
+}
+
+// TestInputsOfADeployedDefaultStack records every resource of an update of a deployed default stack
+// (fixed secret material, testdata/deployed-state.json, and a fixed clock) with its inputs. A
+// refactoring of the program or the components must leave it unchanged: then a deployed stack's
+// next `up` changes nothing. A deliberate change shows here, resource by resource, for review
+// (go test ./internal/stack -run InputsOfADeployed -update).
+func TestInputsOfADeployedDefaultStack(t *testing.T) {
+	t.Parallel()
+	state, err := os.ReadFile("testdata/deployed-state.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, _, err := runState(t, false, nil, deployedMap(t, kraft.Defaults("kafka-kraft", "test")), string(state))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sorted := append([]recorded(nil), rec.resources...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].URN < sorted[j].URN })
+	var b strings.Builder
+	for _, r := range sorted {
+		inputs, err := json.MarshalIndent(r.Inputs, "  ", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s\n  secret: %v, deleteBeforeReplace: %v\n  %s\n", r.URN, r.Secret, r.DeleteBeforeReplace, inputs)
+	}
+	goldenfile.Compare(t, "testdata/inputs.golden", b.String(), *updateGolden)
 }
