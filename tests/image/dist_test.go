@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kafka-kraft/kafka-kraft/monitoring"
 )
 
 // distServerAddr serves the stand-in Apache download site. Fixed, not random: the URL is part of
@@ -25,9 +27,11 @@ import (
 const distServerAddr = "127.0.0.1:32089"
 
 // TestDistSourcesGiveSameLayout builds the image the way users do (KAFKA_DIST_SOURCE=apache:
-// download the release tarball, verify its .sha512) against a local stand-in for the Apache site
-// serving a tarball of the same jars, and checks that /opt/kafka is byte-identical to the offline
-// build (KAFKA_DIST_SOURCE=context). A tarball whose checksum does not match must fail the build.
+// download the release tarball, verify its .sha512, and the metrics agent from Maven Central,
+// verify its SHA-256) against local stand-ins for the Apache site and Maven Central serving the
+// same jars, and checks that /opt/kafka is byte-identical to the offline
+// build (KAFKA_DIST_SOURCE=context). A tarball or an agent whose checksum does not match must fail
+// the build.
 func TestDistSourcesGiveSameLayout(t *testing.T) {
 	image := kafkaImage(t)
 	root, err := repoRoot()
@@ -47,6 +51,16 @@ func TestDistSourcesGiveSameLayout(t *testing.T) {
 	mux.HandleFunc("/bad/"+version+"/"+name+".tgz.sha512", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = fmt.Fprintf(w, "%s  %s.tgz\n", strings.Repeat("0", 128), name)
 	})
+	// The stand-in for Maven Central serves the metrics agent the image pins (from docker/dist, where
+	// scripts/fetch-kafka-dist.sh put it); /badmaven serves other bytes under the same name.
+	agentName := "jmx_prometheus_javaagent-" + monitoring.ExporterVersion + ".jar"
+	agent, err := os.ReadFile(filepath.Join(root, "docker", "dist", agentName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	agentPath := "/io/prometheus/jmx/jmx_prometheus_javaagent/" + monitoring.ExporterVersion + "/" + agentName
+	mux.HandleFunc("/maven"+agentPath, func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(agent) })
+	mux.HandleFunc("/badmaven"+agentPath, func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(agent[:len(agent)/2]) })
 	ln, err := net.Listen("tcp", distServerAddr)
 	if err != nil {
 		t.Fatalf("stand-in download site needs %s: %v", distServerAddr, err)
@@ -58,11 +72,12 @@ func TestDistSourcesGiveSameLayout(t *testing.T) {
 	// The base the offline image was built on (the local JRE), from the image's own label.
 	base := mustDocker(t, time.Minute, "image", "inspect", "-f", `{{index .Config.Labels "org.opencontainers.image.base.name"}}`, image)
 	goImage := mustDocker(t, time.Minute, "image", "inspect", "-f", `{{index .Config.Labels "io.kafka-kraft.go-image"}}`, image)
-	build := func(tag, urlPath string) (string, error) {
+	build := func(tag, urlPath, mavenPath string) (string, error) {
 		// --network host: the build's RUN reaches the stand-in site on loopback (and apt's mirror).
 		args := []string{"build", "--network", "host", "-t", tag,
 			"--build-arg", "BASE_IMAGE=" + base, "--build-arg", "GO_IMAGE=" + goImage, "--build-arg", "KAFKA_DIST_SOURCE=apache",
 			"--build-arg", "KAFKA_DIST_URL=http://" + distServerAddr + urlPath,
+			"--build-arg", "MAVEN_URL=http://" + distServerAddr + mavenPath,
 			"--build-arg", "KAFKA_VERSION=" + version, "--build-arg", "SCALA_VERSION=" + scala,
 			filepath.Join(root, "docker")}
 		return dockerBuild(t, 10*time.Minute, args...)
@@ -70,7 +85,7 @@ func TestDistSourcesGiveSameLayout(t *testing.T) {
 
 	tag := "kafka-kraft/kafka:dist-source-test"
 	t.Cleanup(func() { _, _ = dockerBuild(t, time.Minute, "image", "rm", tag) })
-	if out, err := build(tag, "/good"); err != nil {
+	if out, err := build(tag, "/good", "/maven"); err != nil {
 		t.Fatalf("apache-source build failed: %v\n%s", err, out)
 	}
 	// Every file's path, owner, mode and content under /opt/kafka.
@@ -82,12 +97,19 @@ func TestDistSourcesGiveSameLayout(t *testing.T) {
 		t.Errorf("KAFKA_DIST_SOURCE=apache and =context give different /opt/kafka trees:\napache:\n%s\ncontext:\n%s", got, want)
 	}
 
-	out, err := build("kafka-kraft/kafka:dist-source-bad", "/bad")
+	out, err := build("kafka-kraft/kafka:dist-source-bad", "/bad", "/maven")
 	if err == nil {
 		t.Fatalf("build with a wrong .sha512 succeeded:\n%s", out)
 	}
 	if !strings.Contains(out, "sha512 mismatch for "+name+".tgz") {
 		t.Errorf("build failed without naming the checksum mismatch: %v\n%s", err, out)
+	}
+	out, err = build("kafka-kraft/kafka:dist-source-bad", "/good", "/badmaven")
+	if err == nil {
+		t.Fatalf("build with a metrics agent of another SHA-256 succeeded:\n%s", out)
+	}
+	if !strings.Contains(out, agentName+": FAILED") {
+		t.Errorf("build failed without naming the agent's checksum mismatch: %v\n%s", err, out)
 	}
 }
 
