@@ -38,7 +38,7 @@ smoke: ## Smoke test and benchmark the deployed cluster (BROKERS=host:port,... o
 
 .PHONY: status
 status: ## Brokers, quorum, topics, under-replicated/offline partitions, consumer lag; fails when unhealthy (BROKERS=host:port,... or the stack's outputs)
-	$(if $(BROKERS),$(GO) run ./cmd/status -brokers $(BROKERS) $(STATUS_FLAGS),STACK=$(STACK) STATUS_FLAGS="$(STATUS_FLAGS)" scripts/deploy.sh status)
+	$(if $(BROKERS),$(GO) build -o bin/status ./cmd/status && bin/status -brokers $(BROKERS) $(STATUS_FLAGS),STACK=$(STACK) STATUS_FLAGS="$(STATUS_FLAGS)" scripts/deploy.sh status)
 
 .PHONY: destroy
 destroy: ## Tear the stack down (pulumi destroy); hostPath data stays on the nodes
@@ -50,7 +50,7 @@ test: unit image-test e2e ## Every tier: unit (pure + mock + kfake), image (real
 
 .PHONY: unit
 unit: fmt-check vet lint ## Pure, mock and kfake tiers plus static checks (no Docker, no cluster; about a minute)
-	scripts/install-prometheus.sh
+	scripts/install-prometheus.sh promtool
 	$(GO) test -count=1 ./...
 
 .PHONY: image-test

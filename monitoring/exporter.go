@@ -156,22 +156,23 @@ var Rules = []Rule{
 	gauge("kafka_log_offline_log_directories", `kafka.log<type=LogManager, name=OfflineLogDirectoryCount><>Value`,
 		"Log directories this broker took offline after an I/O error (a full or failed disk)."),
 
-	// Controller. Every controller reports these; the cluster-wide counts come from the active one
-	// (the others report 0), so alerts and panels take the max or the sum over the nodes.
+	// Controller. Every controller reports the cluster-wide counts (standbys too, from the metadata
+	// they replay), so alerts and panels take the max over the nodes, never the sum; only
+	// ActiveControllerCount is 1 on the active one and 0 elsewhere.
 	gauge("kafka_controller_active_controller", `kafka.controller<type=KafkaController, name=ActiveControllerCount><>Value`,
 		"1 on the active controller, 0 elsewhere: the sum over the cluster must be 1."),
 	gauge("kafka_controller_offline_partitions", `kafka.controller<type=KafkaController, name=OfflinePartitionsCount><>Value`,
-		"Partitions without a leader (active controller only)."),
+		"Partitions without a leader (every controller reports it)."),
 	gauge("kafka_controller_global_partitions", `kafka.controller<type=KafkaController, name=GlobalPartitionCount><>Value`,
-		"Partitions in the cluster (active controller only)."),
+		"Partitions in the cluster (every controller reports it)."),
 	gauge("kafka_controller_global_topics", `kafka.controller<type=KafkaController, name=GlobalTopicCount><>Value`,
-		"Topics in the cluster (active controller only)."),
+		"Topics in the cluster (every controller reports it)."),
 	gauge("kafka_controller_active_brokers", `kafka.controller<type=KafkaController, name=ActiveBrokerCount><>Value`,
-		"Registered, unfenced brokers (active controller only)."),
+		"Registered, unfenced brokers (every controller reports it)."),
 	gauge("kafka_controller_fenced_brokers", `kafka.controller<type=KafkaController, name=FencedBrokerCount><>Value`,
-		"Registered brokers that are fenced: stopped, or missing their heartbeats (active controller only)."),
+		"Registered brokers that are fenced: stopped, or missing their heartbeats (every controller reports it)."),
 	gauge("kafka_controller_preferred_replica_imbalance", `kafka.controller<type=KafkaController, name=PreferredReplicaImbalanceCount><>Value`,
-		"Partitions not led by their preferred replica (active controller only)."),
+		"Partitions not led by their preferred replica (every controller reports it)."),
 	gauge("kafka_controller_metadata_errors", `kafka.controller<type=KafkaController, name=MetadataErrorCount><>Value`,
 		"Errors this controller met applying metadata records."),
 	gauge("kafka_controller_last_applied_record_lag_ms", `kafka.controller<type=KafkaController, name=LastAppliedRecordLagMs><>Value`,

@@ -113,7 +113,10 @@ func TestRulesAreWellFormed(t *testing.T) {
 
 func TestRuleGroupsRenderTheCluster(t *testing.T) {
 	t.Parallel()
-	g := RuleGroups(RuleOptions{Namespace: "prod", Brokers: 5})
+	if g := RuleGroups(RuleOptions{Namespace: "prod", Brokers: 5}); len(g[0].Rules) != len(Alerts)-1 {
+		t.Errorf("without a volume size: %d rules, want all but KafkaLogsFillingVolume", len(g[0].Rules))
+	}
+	g := RuleGroups(RuleOptions{Namespace: "prod", Brokers: 5, StorageBytes: 10 << 30})
 	if len(g) != 1 || len(g[0].Rules) != len(Alerts) {
 		t.Fatalf("groups %+v", g)
 	}
@@ -129,6 +132,9 @@ func TestRuleGroupsRenderTheCluster(t *testing.T) {
 		}
 		if r.Alert == "KafkaBrokersMissing" && !strings.HasSuffix(r.Expr, "< 5") {
 			t.Errorf("KafkaBrokersMissing: %q does not compare with 5 brokers", r.Expr)
+		}
+		if r.Alert == "KafkaLogsFillingVolume" && !strings.HasSuffix(r.Expr, "/ 10737418240 > 0.85") {
+			t.Errorf("KafkaLogsFillingVolume: %q does not compare with the 10Gi volume", r.Expr)
 		}
 	}
 }
@@ -221,6 +227,59 @@ func TestDashboardLayout(t *testing.T) {
 			if tg.RefID == "" || tg.Datasource["uid"] != "${datasource}" {
 				t.Errorf("panel %q: target %+v", p.Title, tg)
 			}
+		}
+	}
+}
+
+// The exporter matches each MBean attribute, written "domain<key=value, ...><>attribute: value",
+// against the rules in order, as Java's ^.*(?:pattern).*$ (a substring match): the first match
+// names the series. MBean strings as Kafka 4.4 registers them (key order included).
+func TestRulesMatchKafkasMBeans(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		bean   string
+		name   string // "" = no series
+		labels map[string]string
+	}{
+		{"kafka.server<type=KafkaServer, name=BrokerState><>Value: 3", "kafka_server_broker_state", nil},
+		{"kafka.server<type=ReplicaManager, name=UnderReplicatedPartitions><>Value: 0", "kafka_server_under_replicated_partitions", nil},
+		{"kafka.server<type=ReplicaManager, name=IsrShrinksPerSec><>Count: 2", "kafka_server_isr_shrinks_total", nil},
+		{"kafka.server<type=ReplicaManager, name=IsrShrinksPerSec><>OneMinuteRate: 0.1", "", nil},
+		{"kafka.server<type=BrokerTopicMetrics, name=MessagesInPerSec><>Count: 9", "kafka_server_messages_in_total", nil},
+		{"kafka.server<type=BrokerTopicMetrics, name=MessagesInPerSec, topic=orders><>Count: 9", "kafka_server_topic_messages_in_total", map[string]string{"topic": "orders"}},
+		{"kafka.server<type=BrokerTopicMetrics, name=ReplicationBytesInPerSec><>Count: 1", "kafka_server_replication_bytes_in_total", nil},
+		{"kafka.network<type=RequestMetrics, name=RequestsPerSec, request=Produce, version=11><>Count: 5", "kafka_network_requests_total", map[string]string{"request": "Produce", "version": "11"}},
+		{"kafka.network<type=RequestMetrics, name=ErrorsPerSec, request=Fetch, error=NONE><>Count: 1", "kafka_network_request_errors_total", map[string]string{"request": "Fetch", "error": "NONE"}},
+		{"kafka.network<type=RequestMetrics, name=TotalTimeMs, request=Produce><>99thPercentile: 3.5", "kafka_network_request_time_ms", map[string]string{"request": "Produce", "quantile": "0.99"}},
+		{"kafka.network<type=RequestMetrics, name=TotalTimeMs, request=Produce><>999thPercentile: 9", "", nil},
+		{"kafka.network<type=RequestMetrics, name=TotalTimeMs, request=ApiVersions><>99thPercentile: 1", "", nil},
+		{"kafka.log<type=Log, name=Size, topic=orders, partition=2><>Value: 1024", "kafka_log_size_bytes", map[string]string{"topic": "orders", "partition": "2"}},
+		{"kafka.controller<type=KafkaController, name=ActiveControllerCount><>Value: 1", "kafka_controller_active_controller", nil},
+		{"kafka.controller<type=KafkaController, name=FencedBrokerCount><>Value: 0", "kafka_controller_fenced_brokers", nil},
+		{"kafka.server<type=raft-metrics><>current-leader: 0", "kafka_raft_current_leader", nil},
+		{"kafka.server<type=raft-metrics><>high-watermark: 43", "kafka_raft_high_watermark", nil},
+		{"kafka.server<type=broker-metadata-metrics><>last-applied-record-lag-ms: 5", "kafka_broker_metadata_lag_ms", nil},
+		{"java.lang<type=OperatingSystem><>ProcessCpuTime: 3700000000", "kafka_process_cpu_seconds_total", nil},
+	}
+	group := regexp.MustCompile(`\$(\d)`)
+	for _, tt := range tests {
+		name, labels := "", map[string]string(nil)
+		for _, r := range Rules {
+			m := regexp.MustCompile(`^.*(?:` + r.Pattern + `).*$`).FindStringSubmatch(tt.bean)
+			if m == nil {
+				continue
+			}
+			name = r.Name
+			for k, v := range r.Labels {
+				if labels == nil {
+					labels = map[string]string{}
+				}
+				labels[k] = group.ReplaceAllStringFunc(v, func(g string) string { return m[int(g[1]-'0')] })
+			}
+			break
+		}
+		if name != tt.name || !reflect.DeepEqual(labels, tt.labels) {
+			t.Errorf("%s -> %q %v, want %q %v", tt.bean, name, labels, tt.name, tt.labels)
 		}
 	}
 }

@@ -3,12 +3,13 @@
 # on PATH already. The pure tier runs `promtool test rules` on the alert rules; the e2e tier runs a
 # real Prometheus against the cluster. Idempotent; our machines have no systemd, so the package's
 # service is never started (the tests start their own server).
-#   scripts/install-prometheus.sh
+#   scripts/install-prometheus.sh            # promtool and the server (the e2e tier)
+#   scripts/install-prometheus.sh promtool   # promtool only (the pure tier): any promtool on PATH will do
 # Env: PROMETHEUS_DEB_VERSION (default 2.42.0+ds-5+deb12u1, Debian 12's).
 set -euo pipefail
 VERSION=${PROMETHEUS_DEB_VERSION:-2.42.0+ds-5+deb12u1}
 log() { echo "[install-prometheus] $*" >&2; }
-if command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1; then
+if command -v promtool >/dev/null 2>&1 && { [ "${1:-}" = promtool ] || command -v prometheus >/dev/null 2>&1; }; then
   exit 0
 fi
 [ "$(id -u)" = 0 ] || { log "promtool/prometheus are missing and installing them needs root: apt-get install prometheus=$VERSION"; exit 1; }

@@ -77,7 +77,7 @@ func ServiceMonitorSpec(c kraft.Config) map[string]any {
 
 // PrometheusRuleSpec is monitoring's alert rules for this cluster.
 func PrometheusRuleSpec(c kraft.Config) map[string]any {
-	return map[string]any{"groups": jsonValue(monitoring.RuleGroups(monitoring.RuleOptions{Namespace: c.Namespace, Brokers: c.Replicas}))}
+	return map[string]any{"groups": jsonValue(monitoring.RuleGroups(monitoring.RuleOptionsOf(c)))}
 }
 
 // jsonValue turns a struct into the plain maps and slices a custom resource's fields are.

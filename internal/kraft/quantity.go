@@ -73,3 +73,7 @@ func maxHeapBytes(opts string) (float64, bool) {
 // cleaner, thread stacks, code cache, the page-cache-backed mmap of indexes not counted here. A
 // heap that leaves less than this inside memoryLimit gets the container OOM-killed under load.
 const JVMOverheadBytes = 256 << 20
+
+// QuantityBytes is a Kubernetes byte quantity ("10Gi", "500M") in bytes; ok is false when it is
+// not one.
+func QuantityBytes(q string) (float64, bool) { return quantityValue(q) }

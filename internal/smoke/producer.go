@@ -372,6 +372,13 @@ func (q *partitionQueue) sendBatch(ctx context.Context, batch []*pending) {
 // broker, it kept the stale leader for as long as the broker hung (80 s, seen in the e2e tier with
 // a SIGSTOPped JVM), so timeouts in a row replace the transport too.
 func connectionError(err error) bool {
+	// A broker's answer is not a connection failure: kafka-go's kafka.Error is a net.Error whose
+	// Timeout() is true for REQUEST_TIMED_OUT, which a healthy leader answers while it waits for a
+	// follower to leave the ISR.
+	var kerr kafka.Error
+	if errors.As(err, &kerr) {
+		return false
+	}
 	var nerr net.Error
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
 		errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, net.ErrClosed) ||

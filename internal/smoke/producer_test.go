@@ -242,6 +242,7 @@ func TestConnectionError(t *testing.T) {
 		{"request deadline (a hung broker)", fmt.Errorf("no answer within 10s: %w", context.DeadlineExceeded), true},
 		{"not leader (an answer)", kafka.NotLeaderForPartition, false},
 		{"not enough replicas (an answer)", kafka.NotEnoughReplicas, false},
+		{"request timed out (an answer: the leader waits for a slow follower)", fmt.Errorf("produce: %w", kafka.RequestTimedOut), false},
 	}
 	for _, tt := range tests {
 		if got := connectionError(tt.err); got != tt.want {

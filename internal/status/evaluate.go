@@ -18,7 +18,8 @@ import (
 //     min.insync.replicas; acks=all writes fail.
 //   - under-replicated (warning): fewer in-sync replicas than replicas.
 //   - missing-brokers (warning): fewer brokers registered than Expect.Brokers.
-//   - no-active-controller (critical): the quorum has no leader.
+//   - no-active-controller (critical): the quorum has no leader, or did not answer DescribeQuorum
+//     in a way that says so (no answer: a broker forwards it to the active controller).
 //   - missing-voters (warning): fewer voters than Expect.Controllers.
 //   - voter-lagging (warning): a voter more than Expect.MaxVoterLag records behind the leader, or
 //     whose last fetch is older than Expect.MaxFetchAge.
@@ -70,6 +71,12 @@ func missingOrdinals(ids []int32, n int) []int32 {
 }
 
 func quorumProblems(q Quorum, e Expect) []Problem {
+	if !q.Known() && q.Leaderless {
+		// Without an active controller the metadata is frozen (dead brokers stay unfenced,
+		// leaders do not move), so the rest of the report may look healthy: this is the finding.
+		return []Problem{{Severity: Critical, Kind: KindNoLeader,
+			Message: "the quorum did not answer (" + q.Error + "): most likely it has no leader, so no active controller, and the metadata shown is frozen"}}
+	}
 	if !q.Known() {
 		return []Problem{{Severity: Warning, Kind: KindQuorumUnknown,
 			Message: "the quorum could not be read (" + q.Error + "): the active controller and the voters were not checked"}}

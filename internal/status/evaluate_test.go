@@ -105,6 +105,10 @@ func TestEvaluate(t *testing.T) {
 			r.Quorum = Quorum{LeaderID: -1, Error: "describe quorum: [31] Cluster Authorization Failed"}
 		}, want: []Problem{{Severity: Warning, Kind: KindQuorumUnknown,
 			Message: "the quorum could not be read (describe quorum: [31] Cluster Authorization Failed): the active controller and the voters were not checked"}}},
+		{name: "a quorum that does not answer has most likely no leader: critical", change: func(r *Report) {
+			r.Quorum = Quorum{LeaderID: -1, Leaderless: true, Error: "no answer within 10s"}
+		}, want: []Problem{{Severity: Critical, Kind: KindNoLeader,
+			Message: "the quorum did not answer (no answer within 10s): most likely it has no leader"}}},
 		{name: "critical problems come first", change: func(r *Report) {
 			r.Brokers = r.Brokers[:2]
 			r.Topics[0].Partitions[1].Leader = -1

@@ -205,10 +205,11 @@ func (g *gatherer) quorum(ctx context.Context) Quorum {
 		// kafka-go sets from it (an i/o timeout). Seen on a real cluster that lost two of its three
 		// voters.
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
-			return Quorum{LeaderID: -1, Error: fmt.Sprintf("no answer within %s (a broker forwards DescribeQuorum to the active controller: "+
+			return Quorum{LeaderID: -1, Leaderless: true, Error: fmt.Sprintf("no answer within %s (a broker forwards DescribeQuorum to the active controller: "+
 				"no answer usually means the quorum has no leader): %v", g.cfg.RequestTimeout, err)}
 		}
-		return Quorum{LeaderID: -1, Error: err.Error()}
+		leaderless := errors.Is(err, kafka.NotController) || errors.Is(err, kafka.NotLeaderForPartition)
+		return Quorum{LeaderID: -1, Leaderless: leaderless, Error: err.Error()}
 	}
 	return Quorum{LeaderID: q.LeaderID, LeaderEpoch: q.LeaderEpoch, HighWatermark: q.HighWatermark,
 		Voters: replicas(q.Voters), Observers: replicas(q.Observers)}

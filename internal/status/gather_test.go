@@ -123,8 +123,11 @@ func TestGatherQuorumTimeout(t *testing.T) {
 		return nil, nil, true // no answer
 	})
 	r := gather(t, Config{Brokers: c.ListenAddrs(), RequestTimeout: 300 * time.Millisecond})
-	if r.Quorum.Known() || !strings.Contains(r.Quorum.Error, "no answer within 300ms") || !strings.Contains(r.Quorum.Error, "usually means the quorum has no leader") {
+	if r.Quorum.Known() || !r.Quorum.Leaderless || !strings.Contains(r.Quorum.Error, "no answer within 300ms") || !strings.Contains(r.Quorum.Error, "usually means the quorum has no leader") {
 		t.Errorf("quorum %+v, want unknown with the likely cause", r.Quorum)
+	}
+	if len(r.Problems) == 0 || r.Problems[0].Severity != Critical || r.Problems[0].Kind != KindNoLeader {
+		t.Errorf("problems %+v, want a critical no-active-controller first", r.Problems)
 	}
 }
 

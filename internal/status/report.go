@@ -30,6 +30,10 @@ type Broker struct {
 type Quorum struct {
 	// Error is why the quorum could not be read ("" when it was); the other fields are then zero.
 	Error string `json:"error,omitempty"`
+	// Leaderless is set with Error when the way it failed says the quorum has no leader: no
+	// answer (a broker forwards DescribeQuorum to the active controller) or NOT_CONTROLLER /
+	// NOT_LEADER_OR_FOLLOWER; not for an ACL or an API the broker lacks.
+	Leaderless bool `json:"leaderless,omitempty"`
 	// LeaderID is the active controller's node id, -1 when the quorum has no leader.
 	LeaderID      int32 `json:"leaderId"`
 	LeaderEpoch   int32 `json:"leaderEpoch"`
