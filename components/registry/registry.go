@@ -6,7 +6,10 @@ package registry
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
+	"regexp"
 
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
@@ -20,14 +23,105 @@ import (
 // TypeToken is the component's Pulumi type.
 const TypeToken = "kafka-kraft:index:Registry"
 
-// Args configures the registry.
+// Defaults of Args.
+const (
+	DefaultImage    = "registry:2.8.3"
+	DefaultNodePort = 31500
+	DefaultSize     = "2Gi"
+	// DefaultHostPathRoot is where hostPath volumes live on the nodes: <root>/<Instance>/registry.
+	DefaultHostPathRoot = "/mnt/kafka"
+)
+
+// Args configures a Registry. A zero field takes the default its comment names.
 type Args struct {
-	// Config is the validated stack configuration; Registry, Storage, Stack and labels come from it.
-	Config kraft.Config
-	// Namespace to deploy into (an output of the namespace resource, so it is created first).
+	// Namespace to deploy into. Required: pass the namespace resource's output, so the namespace
+	// exists first.
 	Namespace pulumi.StringInput
-	// Auth, when set, makes the registry require these credentials for every push and pull.
+	// Instance is the app.kubernetes.io/instance label of every object (kafka-kraft passes the
+	// stack name). Required: a label value (letters, digits, '-', '_', '.'; at most 63).
+	Instance string
+	// Image of the registry server. Default DefaultImage.
+	Image string
+	// NodePort is the port every node answers the registry on: the Docker engine pushes to
+	// localhost:<NodePort> through a tunnel or on a node, and the kubelet pulls from it (containerd
+	// treats localhost as plain HTTP). Default DefaultNodePort; 30000 to 32767.
+	NodePort int
+	// Size of the registry's volume, a Kubernetes quantity. Default DefaultSize.
+	Size string
+	// StorageClass provisions the volume dynamically. Default "": a hostPath PersistentVolume
+	// (VolumeName, HostPath) pre-bound to the registry's claim.
+	StorageClass string
+	// VolumeName names the hostPath PersistentVolume (cluster-scoped, so unique in the cluster).
+	// Default "<Instance>-registry-data". Unused with a StorageClass.
+	VolumeName string
+	// HostPath is the hostPath directory on the node. Default
+	// DefaultHostPathRoot/<Instance>/registry. Unused with a StorageClass.
+	HostPath string
+	// Auth, when set, makes the registry require these credentials for every push and pull and
+	// creates the pull Secret PullSecretName. Default none: anyone who reaches the port may push.
 	Auth *Auth
+}
+
+// withDefaults fills the empty fields.
+func (a Args) withDefaults() Args {
+	if a.Image == "" {
+		a.Image = DefaultImage
+	}
+	if a.NodePort == 0 {
+		a.NodePort = DefaultNodePort
+	}
+	if a.Size == "" {
+		a.Size = DefaultSize
+	}
+	if a.VolumeName == "" {
+		a.VolumeName = a.Instance + "-" + kraft.RegistryName + "-data"
+	}
+	if a.HostPath == "" {
+		a.HostPath = DefaultHostPathRoot + "/" + a.Instance + "/" + kraft.RegistryName
+	}
+	return a
+}
+
+var labelValue = regexp.MustCompile(`^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`)
+
+// Validate checks the fields after the defaults, naming the field and what it allows.
+func (a Args) Validate() error {
+	a = a.withDefaults()
+	var errs []error
+	bad := func(field string, v any, why string) {
+		errs = append(errs, fmt.Errorf("registry.Args.%s = %q: %s", field, fmt.Sprint(v), why))
+	}
+	if a.Namespace == nil {
+		errs = append(errs, errors.New("registry.Args.Namespace is required"))
+	}
+	if !labelValue.MatchString(a.Instance) || len(a.Instance) > 63 {
+		bad("Instance", a.Instance, "must be a label value: at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit")
+	}
+	if a.NodePort < kraft.MinNodePort || a.NodePort > kraft.MaxNodePort {
+		bad("NodePort", a.NodePort, fmt.Sprintf("must be a NodePort, %d to %d", kraft.MinNodePort, kraft.MaxNodePort))
+	}
+	if _, ok := kraft.QuantityBytes(a.Size); !ok {
+		bad("Size", a.Size, `must be a Kubernetes quantity such as "2Gi"`)
+	}
+	if a.Auth != nil && (a.Auth.Username == "" || a.Auth.Password == "" || a.Auth.Htpasswd == "" || a.Auth.SecretName == "") {
+		errs = append(errs, errors.New("registry.Args.Auth: Username, Password, Htpasswd and SecretName are all required"))
+	}
+	return errors.Join(errs...)
+}
+
+// Address is where the registry of args answers: localhost:<NodePort>.
+func Address(args Args) string { return fmt.Sprintf("localhost:%d", args.withDefaults().NodePort) }
+
+// labels are the registry's objects' labels; selector the subset its Service and Deployment select.
+func labels(instance string) (all, selector map[string]string) {
+	selector = map[string]string{
+		"app.kubernetes.io/name":     kraft.RegistryName,
+		"app.kubernetes.io/instance": instance,
+		"app.kubernetes.io/part-of":  "kafka-kraft",
+	}
+	all = maps.Clone(selector)
+	all["app.kubernetes.io/managed-by"] = "pulumi"
+	return all, selector
 }
 
 // Auth is the registry's one user.
@@ -59,31 +153,37 @@ func DockerConfigJSON(address, username, password string) string {
 type Registry struct {
 	pulumi.ResourceState
 
-	// Address is where the Docker engine pushes and the kubelet pulls: localhost:<nodePort>, which
+	// Address is where the Docker engine pushes and the kubelet pulls: localhost:<NodePort>, which
 	// every node answers and containerd treats as a plain-HTTP registry without extra config.
+	// Example: "localhost:31500".
 	Address pulumi.StringOutput `pulumi:"address"`
 }
 
 // New creates the registry. The Deployment is awaited until Ready, so anything that depends on the
 // component (the image push) starts only when the registry answers.
 func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Registry, error) {
+	if args == nil {
+		return nil, errors.New("registry.New: args are required")
+	}
+	if err := args.Validate(); err != nil {
+		return nil, err
+	}
+	a := args.withDefaults()
 	r := &Registry{}
 	if err := ctx.RegisterComponentResource(TypeToken, name, r, opts...); err != nil {
 		return nil, err
 	}
-	c := args.Config
-	labels := kraft.Labels(c, kraft.RegistryName)
-	selector := kraft.SelectorLabels(c, kraft.RegistryName)
+	labels, selector := labels(a.Instance)
 	parent := pulumi.Parent(r)
 
 	claimName := kraft.RegistryName + "-data"
 	pvc, err := volume.Claim(ctx, name+"-data", volume.ClaimArgs{
-		Namespace:    args.Namespace,
+		Namespace:    a.Namespace,
 		ClaimName:    claimName,
-		Size:         c.Registry.Size,
-		StorageClass: c.Storage.Class,
-		VolumeName:   kraft.PersistentVolumeName(c, claimName),
-		HostPath:     kraft.HostPathDir(c, kraft.RegistryName),
+		Size:         a.Size,
+		StorageClass: a.StorageClass,
+		VolumeName:   a.VolumeName,
+		HostPath:     a.HostPath,
 		Labels:       labels,
 	}, parent)
 	if err != nil {
@@ -103,11 +203,11 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		},
 	}}
 	var deps []pulumi.Resource
-	if a := args.Auth; a != nil {
+	if auth := a.Auth; auth != nil {
 		htpasswd, err := corev1.NewSecret(ctx, name+"-auth", &corev1.SecretArgs{
-			Metadata:   &metav1.ObjectMetaArgs{Name: pulumi.String(a.SecretName), Namespace: args.Namespace, Labels: pulumi.ToStringMap(kraft.StableLabels(c, kraft.RegistryName))},
+			Metadata:   &metav1.ObjectMetaArgs{Name: pulumi.String(auth.SecretName), Namespace: a.Namespace, Labels: pulumi.ToStringMap(labels)},
 			Immutable:  pulumi.Bool(true),
-			StringData: pulumi.ToSecret(pulumi.StringMap{"htpasswd": pulumi.String(a.Htpasswd)}).(pulumi.StringMapOutput),
+			StringData: pulumi.ToSecret(pulumi.StringMap{"htpasswd": pulumi.String(auth.Htpasswd)}).(pulumi.StringMapOutput),
 		}, parent)
 		if err != nil {
 			return nil, fmt.Errorf("registry auth secret: %w", err)
@@ -120,13 +220,13 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		)
 		mounts = append(mounts, &corev1.VolumeMountArgs{Name: pulumi.String("auth"), MountPath: pulumi.String("/auth"), ReadOnly: pulumi.Bool(true)})
 		vols = append(vols, &corev1.VolumeArgs{Name: pulumi.String("auth"), Secret: &corev1.SecretVolumeSourceArgs{
-			SecretName: pulumi.String(a.SecretName), DefaultMode: pulumi.Int(0o440),
+			SecretName: pulumi.String(auth.SecretName), DefaultMode: pulumi.Int(0o440),
 		}})
 		pull, err := corev1.NewSecret(ctx, name+"-pull", &corev1.SecretArgs{
-			Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(PullSecretName), Namespace: args.Namespace, Labels: pulumi.ToStringMap(kraft.StableLabels(c, kraft.RegistryName))},
+			Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(PullSecretName), Namespace: a.Namespace, Labels: pulumi.ToStringMap(labels)},
 			Type:     pulumi.String("kubernetes.io/dockerconfigjson"),
 			StringData: pulumi.ToSecret(pulumi.StringMap{
-				".dockerconfigjson": pulumi.String(DockerConfigJSON(kraft.RegistryAddress(c), a.Username, a.Password)),
+				".dockerconfigjson": pulumi.String(DockerConfigJSON(Address(a), auth.Username, auth.Password)),
 			}).(pulumi.StringMapOutput),
 		}, parent)
 		if err != nil {
@@ -137,13 +237,13 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 
 	uid := pulumi.Int(kraft.KafkaUID)
 	var initContainers corev1.ContainerArray
-	if c.Storage.Class == "" {
-		initContainers = corev1.ContainerArray{volume.PermissionsInitContainer(pulumi.String(c.Registry.Image), "data", "/var/lib/registry", kraft.KafkaUID)}
+	if a.StorageClass == "" {
+		initContainers = corev1.ContainerArray{volume.PermissionsInitContainer(pulumi.String(a.Image), "data", "/var/lib/registry", kraft.KafkaUID)}
 	}
 	if _, err := appsv1.NewDeployment(ctx, name, &appsv1.DeploymentArgs{
 		Metadata: &metav1.ObjectMetaArgs{
 			Name:      pulumi.String(kraft.RegistryName),
-			Namespace: args.Namespace,
+			Namespace: a.Namespace,
 			Labels:    pulumi.ToStringMap(labels),
 		},
 		Spec: &appsv1.DeploymentSpecArgs{
@@ -166,7 +266,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 					InitContainers:     initContainers,
 					Containers: corev1.ContainerArray{&corev1.ContainerArgs{
 						Name:  pulumi.String("registry"),
-						Image: pulumi.String(c.Registry.Image),
+						Image: pulumi.String(a.Image),
 						Ports: corev1.ContainerPortArray{&corev1.ContainerPortArgs{
 							Name: pulumi.String("http"), ContainerPort: pulumi.Int(kraft.RegistryPort),
 						}},
@@ -202,7 +302,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	if _, err := corev1.NewService(ctx, name, &corev1.ServiceArgs{
 		Metadata: &metav1.ObjectMetaArgs{
 			Name:      pulumi.String(kraft.RegistryName),
-			Namespace: args.Namespace,
+			Namespace: a.Namespace,
 			Labels:    pulumi.ToStringMap(labels),
 		},
 		Spec: &corev1.ServiceSpecArgs{
@@ -212,14 +312,14 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 				Name:       pulumi.String("http"),
 				Port:       pulumi.Int(kraft.RegistryPort),
 				TargetPort: pulumi.Int(kraft.RegistryPort),
-				NodePort:   pulumi.Int(c.Registry.NodePort),
+				NodePort:   pulumi.Int(a.NodePort),
 			}},
 		},
 	}, parent); err != nil {
 		return nil, fmt.Errorf("registry service: %w", err)
 	}
 
-	r.Address = pulumi.String(kraft.RegistryAddress(c)).ToStringOutput()
+	r.Address = pulumi.String(Address(a)).ToStringOutput()
 	if err := ctx.RegisterResourceOutputs(r, pulumi.Map{"address": r.Address}); err != nil {
 		return nil, err
 	}

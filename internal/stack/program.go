@@ -198,9 +198,12 @@ func Deploy(ctx *pulumi.Context) (*Outputs, error) {
 		// the pull secret. (An existing registry is the user's: its credentials are theirs too.)
 		c.ImagePullSecret = registry.PullSecretName
 		pushAuth = &docker.RegistryArgs{Server: registryAddr, Username: pulumi.String(pki.RegistryUser), Password: pulumi.ToSecret(pulumi.String(sec.RegistryPassword)).(pulumi.StringOutput)}
-		reg, err := registry.New(ctx, "registry", &registry.Args{Config: c, Namespace: namespace, Auth: &registry.Auth{
-			Username: pki.RegistryUser, Password: sec.RegistryPassword, Htpasswd: sec.RegistryHtpasswd, SecretName: sec.Name("registry-auth", sec.RegistryHtpasswd),
-		}})
+		reg, err := registry.New(ctx, "registry", &registry.Args{
+			Namespace: namespace, Instance: c.Stack, Image: c.Registry.Image, NodePort: c.Registry.NodePort, Size: c.Registry.Size,
+			StorageClass: c.Storage.Class, VolumeName: kraft.PersistentVolumeName(c, kraft.RegistryName+"-data"), HostPath: kraft.HostPathDir(c, kraft.RegistryName),
+			Auth: &registry.Auth{
+				Username: pki.RegistryUser, Password: sec.RegistryPassword, Htpasswd: sec.RegistryHtpasswd, SecretName: sec.Name("registry-auth", sec.RegistryHtpasswd),
+			}})
 		if err != nil {
 			return nil, err
 		}
