@@ -8,6 +8,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/internals"
+
+	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
 )
 
 // mocks records the resources the component registers (mock tier: no cluster).
@@ -145,5 +147,14 @@ func TestValidateNamesTheField(t *testing.T) {
 		if _, _, err := deploy(t, &a); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: New did not refuse: %v", tt.name, err)
 		}
+	}
+}
+
+// The defaults are the stack's: a program that leaves a field empty gets what `pulumi up` deploys.
+func TestDefaultsAreTheStacks(t *testing.T) {
+	t.Parallel()
+	c := kraft.Defaults("p", "s")
+	if DefaultImage != c.Registry.Image || DefaultNodePort != c.Registry.NodePort || DefaultSize != c.Registry.Size || DefaultHostPathRoot != c.Storage.HostPath {
+		t.Errorf("defaults %q %d %q %q differ from the stack's %+v, %q", DefaultImage, DefaultNodePort, DefaultSize, DefaultHostPathRoot, c.Registry, c.Storage.HostPath)
 	}
 }

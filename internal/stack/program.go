@@ -213,7 +213,8 @@ func Deploy(ctx *pulumi.Context) (*Outputs, error) {
 
 	image := pulumi.String(c.Image.Prebuilt).ToStringOutput()
 	if c.Image.Prebuilt == "" {
-		img, err := kafkaimage.New(ctx, "kafka-image", &kafkaimage.Args{Config: c, Registry: registryAddr, RegistryAuth: pushAuth},
+		img, err := kafkaimage.New(ctx, "kafka-image", &kafkaimage.Args{Registry: registryAddr, RegistryAuth: pushAuth,
+			Repository: c.Image.Repository, KafkaVersion: c.Image.KafkaVersion, BaseImage: c.Image.BaseImage, DistSource: c.Image.DistSource, Context: c.Image.Context},
 			pulumi.DependsOn(imageDeps))
 		if err != nil {
 			return nil, err

@@ -1,0 +1,100 @@
+package kafkaimage
+
+import (
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
+)
+
+type mocks struct {
+	mu  sync.Mutex
+	res map[string]resource.PropertyMap
+}
+
+func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.res[args.TypeToken+"/"+args.Name] = args.Inputs
+	out := args.Inputs.Copy()
+	if args.TypeToken == "docker:index/image:Image" {
+		out["repoDigest"] = resource.NewStringProperty("localhost:31500/kafka-kraft@sha256:abc")
+	}
+	return args.Name + "-id", out, nil
+}
+
+func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	panic("the KafkaImage component makes no invokes: " + args.Token)
+}
+
+func deploy(t *testing.T, args *Args) (map[string]resource.PropertyMap, error) {
+	t.Helper()
+	m := &mocks{res: map[string]resource.PropertyMap{}}
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		_, err := New(ctx, "kafka-image", args)
+		return err
+	}, pulumi.WithMocks("project", "stack", m))
+	return m.res, err
+}
+
+// The defaults are the stack's: a program that leaves a field empty builds what `pulumi up` builds.
+func TestDefaultsAreTheStacks(t *testing.T) {
+	t.Parallel()
+	c := kraft.Defaults("p", "s")
+	if DefaultRepository != c.Image.Repository || DefaultBaseImage != c.Image.BaseImage || DefaultDistSource != c.Image.DistSource || DefaultContext != c.Image.Context {
+		t.Errorf("defaults %q %q %q %q differ from the stack's %+v", DefaultRepository, DefaultBaseImage, DefaultDistSource, DefaultContext, c.Image)
+	}
+}
+
+func TestBuildWithDefaults(t *testing.T) {
+	t.Parallel()
+	res, err := deploy(t, &Args{Registry: pulumi.String("localhost:31500"), KafkaVersion: "4.4.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := res["docker:index/image:Image/kafka-image"]
+	if name := img["imageName"].StringValue(); name != "localhost:31500/kafka-kraft:4.4.0" {
+		t.Errorf("imageName %q", name)
+	}
+	build := img["build"].ObjectValue()
+	if ctx := build["context"].StringValue(); ctx != DefaultContext {
+		t.Errorf("context %q", ctx)
+	}
+	args := build["args"].ObjectValue()
+	if args["KAFKA_VERSION"].StringValue() != "4.4.0" || args["KAFKA_DIST_SOURCE"].StringValue() != "apache" || args["BASE_IMAGE"].StringValue() != DefaultBaseImage {
+		t.Errorf("build args %v", args)
+	}
+}
+
+func TestValidateNamesTheField(t *testing.T) {
+	t.Parallel()
+	ok := Args{Registry: pulumi.String("r:1"), KafkaVersion: "4.4.0"}
+	tests := []struct {
+		name   string
+		change func(*Args)
+		want   string
+	}{
+		{"registry", func(a *Args) { a.Registry = nil }, "kafkaimage.Args.Registry is required"},
+		{"version", func(a *Args) { a.KafkaVersion = "3.9.0" }, `kafkaimage.Args.KafkaVersion = "3.9.0": must be one of 4.3.1, 4.4.0`},
+		{"no version", func(a *Args) { a.KafkaVersion = "" }, `kafkaimage.Args.KafkaVersion = "": must be one of`},
+		{"dist source", func(a *Args) { a.DistSource = "git" }, `kafkaimage.Args.DistSource = "git": must be "apache"`},
+		{"repository", func(a *Args) { a.Repository = "Kafka:latest" }, `kafkaimage.Args.Repository = "Kafka:latest": must be a lower-case repository path`},
+	}
+	if err := ok.Validate(); err != nil {
+		t.Fatalf("valid args: %v", err)
+	}
+	for _, tt := range tests {
+		a := ok
+		tt.change(&a)
+		if err := a.Validate(); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: Validate() = %v, want %q", tt.name, err, tt.want)
+		}
+		if _, err := deploy(t, &a); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: New did not refuse: %v", tt.name, err)
+		}
+	}
+}
