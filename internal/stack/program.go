@@ -242,8 +242,16 @@ func Deploy(ctx *pulumi.Context) (*Outputs, error) {
 		if c.Kcat.Image != "" {
 			kcatImage = pulumi.String(c.Kcat.Image)
 		}
-		kcat, err := kcatclient.New(ctx, "kcat", &kcatclient.Args{Config: c, Namespace: namespace, Image: kcatImage, Registry: registryAddr, RegistryAuth: pushAuth,
-			ClientConfig: kcatclient.ClientConfig(c, sec.CACert, sec.AdminPassword), ClientConfigSecret: sec.Name("kafka-cat-config", sec.CACert, sec.AdminPassword)})
+		// kcat dials the headless Service's short name, which is in the brokers' certificates.
+		args := &kcatclient.Args{Namespace: namespace, Instance: c.Stack, BootstrapServers: pulumi.String(kraft.BootstrapServers(c)),
+			ExecBootstrap: pulumi.Sprintf("%s:%d", kraft.HeadlessServiceName, kraft.InternalPort),
+			Image:         kcatImage, Registry: registryAddr, RegistryAuth: pushAuth, Context: c.Image.Context, PullSecret: c.ImagePullSecret}
+		if c.Security.Enabled() {
+			args.ExecBootstrap = pulumi.Sprintf("%s:%d", kraft.HeadlessServiceName, kraft.ClientPort)
+			args.ClientConfig = kcatclient.ClientConfig(sec.CACert, kraft.AdminUser, sec.AdminPassword)
+			args.ClientConfigSecret = sec.Name("kafka-cat-config", sec.CACert, sec.AdminPassword)
+		}
+		kcat, err := kcatclient.New(ctx, "kcat", args)
 		if err != nil {
 			return nil, err
 		}
