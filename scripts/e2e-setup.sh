@@ -173,7 +173,13 @@ if [ "$CLUSTER" = k8s-local ]; then
       log "$img already on the node"
       continue
     fi
-    "$klocal/load-image.sh" "$img"
+    # Once seen on 27 Nov 2026: ctr import failed with "parent snapshot ... does not exist" on one
+    # node and worked when run again; a second failure is real.
+    if ! "$klocal/load-image.sh" "$img"; then
+      log "loading $img failed; trying once more"
+      sleep 5
+      "$klocal/load-image.sh" "$img"
+    fi
     echo "$id" >"$stamp"
   done
 else
