@@ -6,9 +6,7 @@ package kcatclient
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"path/filepath"
-	"regexp"
 
 	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
@@ -71,15 +69,13 @@ func (a Args) withDefaults() Args {
 	return a
 }
 
-var labelValue = regexp.MustCompile(`^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`)
-
 // Validate checks the fields after the defaults, naming the field and what it allows.
 func (a Args) Validate() error {
 	var errs []error
 	if a.Namespace == nil {
 		errs = append(errs, errors.New("kcatclient.Args.Namespace is required"))
 	}
-	if !labelValue.MatchString(a.Instance) || len(a.Instance) > 63 {
+	if !kraft.IsLabelValue(a.Instance) {
 		errs = append(errs, fmt.Errorf("kcatclient.Args.Instance = %q: must be a label value: at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit", a.Instance))
 	}
 	if a.BootstrapServers == nil {
@@ -92,18 +88,6 @@ func (a Args) Validate() error {
 		errs = append(errs, errors.New("kcatclient.Args.ClientConfig and ClientConfigSecret go together: set both or neither"))
 	}
 	return errors.Join(errs...)
-}
-
-// labels are the client's objects' labels; selector the subset its Deployment selects.
-func labels(instance string) (all, selector map[string]string) {
-	selector = map[string]string{
-		"app.kubernetes.io/name":     kraft.KcatName,
-		"app.kubernetes.io/instance": instance,
-		"app.kubernetes.io/part-of":  "kafka-kraft",
-	}
-	all = maps.Clone(selector)
-	all["app.kubernetes.io/managed-by"] = "pulumi"
-	return all, selector
 }
 
 // ConfigDir is where the kcat config Secret is mounted; ConfigFile is kcat's -F file in it.
@@ -186,7 +170,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	if err := ctx.RegisterComponentResource(TypeToken, name, k, opts...); err != nil {
 		return nil, err
 	}
-	labels, selector := labels(a.Instance)
+	labels, selector := kraft.InstanceStableLabels(a.Instance, kraft.KcatName), kraft.InstanceSelectorLabels(a.Instance, kraft.KcatName)
 	image := a.Image
 	if image == nil {
 		built, err := buildImage(ctx, name+"-image", a.Context, a.Registry, a.RegistryAuth, pulumi.Parent(k))

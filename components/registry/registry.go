@@ -8,8 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
-	"regexp"
 
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
@@ -82,8 +80,6 @@ func (a Args) withDefaults() Args {
 	return a
 }
 
-var labelValue = regexp.MustCompile(`^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`)
-
 // Validate checks the fields after the defaults, naming the field and what it allows.
 func (a Args) Validate() error {
 	a = a.withDefaults()
@@ -94,7 +90,7 @@ func (a Args) Validate() error {
 	if a.Namespace == nil {
 		errs = append(errs, errors.New("registry.Args.Namespace is required"))
 	}
-	if !labelValue.MatchString(a.Instance) || len(a.Instance) > 63 {
+	if !kraft.IsLabelValue(a.Instance) {
 		bad("Instance", a.Instance, "must be a label value: at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit")
 	}
 	if a.NodePort < kraft.MinNodePort || a.NodePort > kraft.MaxNodePort {
@@ -111,18 +107,6 @@ func (a Args) Validate() error {
 
 // Address is where the registry of args answers: localhost:<NodePort>.
 func Address(args Args) string { return fmt.Sprintf("localhost:%d", args.withDefaults().NodePort) }
-
-// labels are the registry's objects' labels; selector the subset its Service and Deployment select.
-func labels(instance string) (all, selector map[string]string) {
-	selector = map[string]string{
-		"app.kubernetes.io/name":     kraft.RegistryName,
-		"app.kubernetes.io/instance": instance,
-		"app.kubernetes.io/part-of":  "kafka-kraft",
-	}
-	all = maps.Clone(selector)
-	all["app.kubernetes.io/managed-by"] = "pulumi"
-	return all, selector
-}
 
 // Auth is the registry's one user.
 type Auth struct {
@@ -173,7 +157,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	if err := ctx.RegisterComponentResource(TypeToken, name, r, opts...); err != nil {
 		return nil, err
 	}
-	labels, selector := labels(a.Instance)
+	labels, selector := kraft.InstanceStableLabels(a.Instance, kraft.RegistryName), kraft.InstanceSelectorLabels(a.Instance, kraft.RegistryName)
 	parent := pulumi.Parent(r)
 
 	claimName := kraft.RegistryName + "-data"

@@ -118,9 +118,14 @@ func EffectiveClusterID(c Config) string {
 // used in selectors: a StatefulSet's selector is immutable, so nothing that can change (versions,
 // images) may appear in it.
 func SelectorLabels(c Config, component string) map[string]string {
+	return InstanceSelectorLabels(c.Stack, component)
+}
+
+// InstanceSelectorLabels are SelectorLabels for an instance name (a component used on its own).
+func InstanceSelectorLabels(instance, component string) map[string]string {
 	return map[string]string{
 		"app.kubernetes.io/name":     component,
-		"app.kubernetes.io/instance": c.Stack,
+		"app.kubernetes.io/instance": instance,
 		"app.kubernetes.io/part-of":  "kafka-kraft",
 	}
 }
@@ -128,7 +133,12 @@ func SelectorLabels(c Config, component string) map[string]string {
 // StableLabels are SelectorLabels plus the labels that never change for a stack: the labels of
 // immutable objects such as the StatefulSet's claim templates.
 func StableLabels(c Config, component string) map[string]string {
-	l := SelectorLabels(c, component)
+	return InstanceStableLabels(c.Stack, component)
+}
+
+// InstanceStableLabels are StableLabels for an instance name.
+func InstanceStableLabels(instance, component string) map[string]string {
+	l := InstanceSelectorLabels(instance, component)
 	l["app.kubernetes.io/managed-by"] = "pulumi"
 	return l
 }

@@ -321,3 +321,7 @@ func quoteIfString(v any) any {
 	}
 	return v
 }
+
+// IsLabelValue reports whether v is a Kubernetes label value: at most 63 letters, digits, '-', '_'
+// or '.', starting and ending with a letter or digit.
+func IsLabelValue(v string) bool { return labelValue.MatchString(v) && len(v) <= 63 }
