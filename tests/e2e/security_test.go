@@ -176,7 +176,12 @@ func (s *suite) usersAdded(t *testing.T, ctx context.Context) {
 	if orders.Password == "" {
 		t.Fatalf("no generated password for orders in the %s output", stack.OutputUserPasswords)
 	}
-	if err := produceAs(ctx, s.brokers, orders, usersTopic); err != nil {
+	// Retried: right after a roll a follower may still be catching up, and an acks=all write to the
+	// new topic can time out on the broker (REQUEST_TIMED_OUT, seen once after the matrix's third
+	// roll); a refusal would not go away.
+	if err := eventually(ctx, time.Minute, 2*time.Second, "orders writes "+usersTopic, func(ctx context.Context) error {
+		return produceAs(ctx, s.brokers, orders, usersTopic)
+	}); err != nil {
 		t.Errorf("orders writing %s: %v", usersTopic, err)
 	}
 	err := produceAs(ctx, s.brokers, orders, loadTopic)
