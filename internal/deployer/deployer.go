@@ -6,6 +6,7 @@
 package deployer
 
 import (
+	"encoding/json"
 	"context"
 	"fmt"
 	"io"
@@ -128,10 +129,17 @@ func StringOutputs(out auto.OutputMap) map[string]string {
 func RevealedOutputs(out auto.OutputMap) map[string]string {
 	m := map[string]string{}
 	for k, v := range out {
-		if s, ok := v.Value.(string); ok {
-			m[k] = s
-		} else {
-			m[k] = fmt.Sprint(v.Value)
+		switch val := v.Value.(type) {
+		case string:
+			m[k] = val
+		default:
+			// Structured outputs (the deployed record) as JSON, as `pulumi stack output --json`
+			// gives them: readable, and parseable by the tools that read an outputs file.
+			if b, err := json.Marshal(val); err == nil {
+				m[k] = string(b)
+			} else {
+				m[k] = fmt.Sprint(val)
+			}
 		}
 	}
 	return m

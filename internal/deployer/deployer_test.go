@@ -46,10 +46,15 @@ func TestStringOutputsHideSecrets(t *testing.T) {
 		"adminPassword":            {Value: "s3cret-value", Secret: true},
 		"externalBootstrapServers": {Value: "127.0.0.1:31090"},
 		"replicas":                 {Value: 3.0},
+		"deployed":                 {Value: map[string]any{"replicas": 3.0, "security": "tls"}},
 	}
 	printed := StringOutputs(out)
 	if printed["adminPassword"] != SecretPlaceholder || printed["externalBootstrapServers"] != "127.0.0.1:31090" || printed["replicas"] != "3" {
 		t.Errorf("StringOutputs = %v", printed)
+	}
+	// Structured outputs as JSON (make status reads deployed from them), not Go's map syntax.
+	if printed["deployed"] != `{"replicas":3,"security":"tls"}` {
+		t.Errorf("deployed printed as %q", printed["deployed"])
 	}
 	if RevealedOutputs(out)["adminPassword"] != "s3cret-value" {
 		t.Errorf("RevealedOutputs = %v", RevealedOutputs(out))

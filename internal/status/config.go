@@ -101,15 +101,30 @@ func (c Config) Validate() error {
 
 // ParseExpect reads the broker and voter counts from a stack's outputs as JSON (the deployed
 // output's replicas and controllers); missing values leave the checks off.
+// The deployed output is an object in `pulumi stack output --json` and a string holding that
+// object's JSON in `kafka-kraft -show-secrets outputs` (whose values are all strings, what make
+// status passes): both are read.
 func ParseExpect(outputs []byte) (Expect, error) {
 	var o struct {
-		Deployed struct {
-			Replicas    int `json:"replicas"`
-			Controllers int `json:"controllers"`
-		} `json:"deployed"`
+		Deployed json.RawMessage `json:"deployed"`
 	}
 	if err := json.Unmarshal(outputs, &o); err != nil {
 		return Expect{}, fmt.Errorf("the stack outputs are not JSON: %w", err)
 	}
-	return Expect{Brokers: o.Deployed.Replicas, Controllers: o.Deployed.Controllers}, nil
+	raw := []byte(o.Deployed)
+	var inner string
+	if json.Unmarshal(raw, &inner) == nil {
+		raw = []byte(inner)
+	}
+	if len(raw) == 0 || string(raw) == "null" {
+		return Expect{}, nil
+	}
+	var d struct {
+		Replicas    int `json:"replicas"`
+		Controllers int `json:"controllers"`
+	}
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return Expect{}, fmt.Errorf("the stack output deployed is not the program's record (%.80s): %w", raw, err)
+	}
+	return Expect{Brokers: d.Replicas, Controllers: d.Controllers}, nil
 }

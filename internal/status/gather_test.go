@@ -238,6 +238,9 @@ func TestParseExpect(t *testing.T) {
 		{name: "deployed counts", outputs: `{"externalBootstrapServers": "a:1", "deployed": {"replicas": 4, "controllers": 3, "clusterId": "x"}}`, want: Expect{Brokers: 4, Controllers: 3}},
 		{name: "no deployed output", outputs: `{"externalBootstrapServers": "a:1"}`},
 		{name: "deployed null", outputs: `{"deployed": null}`},
+		// kafka-kraft -show-secrets outputs (what make status passes): every value a string.
+		{name: "deployed as a JSON string", outputs: `{"deployed": "{\"clusterId\":\"x\",\"controllers\":3,\"replicas\":5}"}`, want: Expect{Brokers: 5, Controllers: 3}},
+		{name: "deployed in Go's map syntax (an older outputs printer)", outputs: `{"deployed": "map[controllers:3 replicas:3]"}`, wantErr: true},
 		{name: "not JSON", outputs: `nope`, wantErr: true},
 	}
 	for _, tt := range tests {
