@@ -2,43 +2,21 @@ package kafkaimage
 
 import (
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
+	"github.com/kafka-kraft/kafka-kraft/internal/pulumitest"
 )
 
-type mocks struct {
-	mu  sync.Mutex
-	res map[string]resource.PropertyMap
-}
-
-func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.res[args.TypeToken+"/"+args.Name] = args.Inputs
-	out := args.Inputs.Copy()
-	if args.TypeToken == "docker:index/image:Image" {
-		out["repoDigest"] = resource.NewStringProperty("localhost:31500/kafka-kraft@sha256:abc")
-	}
-	return args.Name + "-id", out, nil
-}
-
-func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
-	panic("the KafkaImage component makes no invokes: " + args.Token)
-}
-
-func deploy(t *testing.T, args *Args) (map[string]resource.PropertyMap, error) {
+func deploy(t *testing.T, args *Args) (pulumitest.Resources, error) {
 	t.Helper()
-	m := &mocks{res: map[string]resource.PropertyMap{}}
-	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+	return pulumitest.Run(t, func(ctx *pulumi.Context) error {
 		_, err := New(ctx, "kafka-image", args)
 		return err
-	}, pulumi.WithMocks("project", "stack", m))
-	return m.res, err
+	}, map[string]resource.PropertyMap{"docker:index/image:Image": {"repoDigest": resource.NewStringProperty("localhost:31500/kafka-kraft@sha256:abc")}})
 }
 
 // The defaults are the stack's: a program that leaves a field empty builds what `pulumi up` builds.

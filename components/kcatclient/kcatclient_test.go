@@ -2,39 +2,19 @@ package kcatclient
 
 import (
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/internals"
+
+	"github.com/kafka-kraft/kafka-kraft/internal/pulumitest"
 )
 
-type mocks struct {
-	mu  sync.Mutex
-	res map[string]resource.PropertyMap
-}
-
-func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.res[args.TypeToken+"/"+args.Name] = args.Inputs
-	out := args.Inputs.Copy()
-	if args.TypeToken == "docker:index/image:Image" {
-		out["repoDigest"] = resource.NewStringProperty("localhost:31500/kafka-kraft-kcat@sha256:abc")
-	}
-	return args.Name + "-id", out, nil
-}
-
-func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
-	panic("the KcatClient component makes no invokes: " + args.Token)
-}
-
-func deploy(t *testing.T, args *Args) (map[string]resource.PropertyMap, string, error) {
+func deploy(t *testing.T, args *Args) (pulumitest.Resources, string, error) {
 	t.Helper()
-	m := &mocks{res: map[string]resource.PropertyMap{}}
 	var exec string
-	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+	res, err := pulumitest.Run(t, func(ctx *pulumi.Context) error {
 		k, err := New(ctx, "kcat", args)
 		if err != nil {
 			return err
@@ -42,8 +22,8 @@ func deploy(t *testing.T, args *Args) (map[string]resource.PropertyMap, string, 
 		out, err := internals.UnsafeAwaitOutput(ctx.Context(), k.ExecCommand)
 		exec, _ = out.Value.(string)
 		return err
-	}, pulumi.WithMocks("project", "stack", m))
-	return m.res, exec, err
+	}, map[string]resource.PropertyMap{"docker:index/image:Image": {"repoDigest": resource.NewStringProperty("localhost:31500/kafka-kraft-kcat@sha256:abc")}})
+	return res, exec, err
 }
 
 func minimal() Args {

@@ -2,7 +2,6 @@ package registry
 
 import (
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
@@ -10,31 +9,14 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/internals"
 
 	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
+	"github.com/kafka-kraft/kafka-kraft/internal/pulumitest"
 )
 
-// mocks records the resources the component registers (mock tier: no cluster).
-type mocks struct {
-	mu  sync.Mutex
-	res map[string]resource.PropertyMap // "type/name" -> inputs
-}
-
-func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.res[args.TypeToken+"/"+args.Name] = args.Inputs
-	return args.Name + "-id", args.Inputs, nil
-}
-
-func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
-	panic("the registry component makes no invokes: " + args.Token)
-}
-
 // deploy runs New under mocks and returns the recorded inputs and the Address output.
-func deploy(t *testing.T, args *Args) (map[string]resource.PropertyMap, string, error) {
+func deploy(t *testing.T, args *Args) (pulumitest.Resources, string, error) {
 	t.Helper()
-	m := &mocks{res: map[string]resource.PropertyMap{}}
 	var address string
-	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+	res, err := pulumitest.Run(t, func(ctx *pulumi.Context) error {
 		r, err := New(ctx, "registry", args)
 		if err != nil {
 			return err
@@ -42,8 +24,8 @@ func deploy(t *testing.T, args *Args) (map[string]resource.PropertyMap, string, 
 		out, err := internals.UnsafeAwaitOutput(ctx.Context(), r.Address)
 		address, _ = out.Value.(string)
 		return err
-	}, pulumi.WithMocks("project", "stack", m))
-	return m.res, address, err
+	}, nil)
+	return res, address, err
 }
 
 func get(t *testing.T, v resource.PropertyValue, path string) resource.PropertyValue {
