@@ -101,17 +101,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		cfg.Brokers = list
-		if (*caFile == "") != (*user == "") {
-			fmt.Fprintln(stderr, "smoke: -ca and -user go together: a kafka-kraft cluster with security tls takes TLS with a SCRAM user (password in $KAFKA_PASSWORD); give neither for security none")
+		if cfg.Auth, err = clientauth.FromFlags(*caFile, *user, os.Getenv); err != nil {
+			fmt.Fprintf(stderr, "smoke: %v\n", err)
 			return 2
-		}
-		if *caFile != "" {
-			ca, err := os.ReadFile(*caFile)
-			if err != nil {
-				fmt.Fprintf(stderr, "smoke: -ca: %v\n", err)
-				return 2
-			}
-			cfg.Auth = clientauth.Auth{CACert: string(ca), Username: *user, Password: os.Getenv("KAFKA_PASSWORD")}
 		}
 	} else {
 		list, err := smoke.StackBrokers(ctx, "pulumi", *stack)

@@ -144,15 +144,6 @@ func configure(cfg *status.Config, set map[string]bool, outputs, brokers, caFile
 		return fmt.Errorf("-brokers: %w", err)
 	}
 	cfg.Brokers = list
-	if (caFile == "") != (user == "") {
-		return errors.New("-ca and -user go together: a kafka-kraft cluster with security tls takes TLS with a SCRAM user (password in $KAFKA_PASSWORD); give neither for security none")
-	}
-	if caFile != "" {
-		ca, err := os.ReadFile(caFile)
-		if err != nil {
-			return fmt.Errorf("-ca: %w", err)
-		}
-		cfg.Auth = clientauth.Auth{CACert: string(ca), Username: user, Password: os.Getenv("KAFKA_PASSWORD")}
-	}
-	return nil
+	cfg.Auth, err = clientauth.FromFlags(caFile, user, os.Getenv)
+	return err
 }

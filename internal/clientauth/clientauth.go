@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -113,4 +114,24 @@ func (a Auth) Dialer(timeout time.Duration) (*kafka.Dialer, error) {
 		return nil, err
 	}
 	return &kafka.Dialer{Timeout: timeout, DualStack: true, TLS: t, SASLMechanism: m}, nil
+}
+
+// PasswordEnv is where the commands take a -user's password from (never a flag: it would show in
+// the process list and the shell history).
+const PasswordEnv = "KAFKA_PASSWORD"
+
+// FromFlags is the Auth of the commands' -ca FILE and -user NAME flags, the password from
+// $KAFKA_PASSWORD (getenv): both flags or neither (PLAINTEXT, the zero Auth).
+func FromFlags(caFile, user string, getenv func(string) string) (Auth, error) {
+	if (caFile == "") != (user == "") {
+		return Auth{}, errors.New("-ca and -user go together: a kafka-kraft cluster with security tls takes TLS with a SCRAM user (password in $" + PasswordEnv + "); give neither for security none")
+	}
+	if caFile == "" {
+		return Auth{}, nil
+	}
+	ca, err := os.ReadFile(caFile)
+	if err != nil {
+		return Auth{}, fmt.Errorf("-ca: %w", err)
+	}
+	return Auth{CACert: string(ca), Username: user, Password: getenv(PasswordEnv)}, nil
 }
