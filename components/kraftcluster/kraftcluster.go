@@ -25,18 +25,6 @@ const TypeToken = "kafka-kraft:index:KraftCluster"
 // changes the template and rolls the pods (a ConfigMap update alone would not).
 const ConfigHashAnnotation = "kafka-kraft.io/config-hash"
 
-// Args configures the cluster.
-type Args struct {
-	// Config is the validated stack configuration.
-	Config kraft.Config
-	// Namespace to deploy into.
-	Namespace pulumi.StringInput
-	// Image is the Kafka image reference, preferably pinned by digest.
-	Image pulumi.StringInput
-	// Secrets is what the Secrets named in Config.SecretNames hold.
-	Secrets Secrets
-}
-
 // KraftCluster is a Kafka cluster in KRaft mode.
 type KraftCluster struct {
 	pulumi.ResourceState
@@ -70,11 +58,26 @@ func headlessPorts(c kraft.Config) corev1.ServicePortArray {
 
 // New creates the cluster. The StatefulSet is awaited until every pod is Ready.
 func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*KraftCluster, error) {
+	if args == nil {
+		args = &Args{}
+	}
+	// Before anything is registered: a refusal leaves nothing half made.
+	if err := args.Validate(ctx.Stack()); err != nil {
+		return nil, fmt.Errorf("kraftcluster %q:\n%w", name, err)
+	}
+	a := args.withDefaults(ctx.Stack())
+	c := a.config(ctx.Project(), ctx.Stack())
+	cr := a.Security.Credentials
+	data := secretData{CACert: cr.CACert, CAKey: cr.CAKey}
+	if c.Security.Enabled() {
+		data.UsersFile = kraft.UsersFile(c.Security, cr.AdminPassword, nil)
+	}
+	namespace := pulumi.String(c.Namespace)
+
 	k := &KraftCluster{}
 	if err := ctx.RegisterComponentResource(TypeToken, name, k, opts...); err != nil {
 		return nil, err
 	}
-	c := args.Config
 	rendered := kraft.Render(c)
 	// The Kafka version label goes on the pods only (statefulset.go): on the other objects a version
 	// change would be an update for nothing, and on claim templates a replacement of the StatefulSet.
@@ -82,7 +85,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	selector := kraft.SelectorLabels(c, kraft.StatefulSetName)
 	parent := pulumi.Parent(k)
 	meta := func(n string) *metav1.ObjectMetaArgs {
-		return &metav1.ObjectMetaArgs{Name: pulumi.String(n), Namespace: args.Namespace, Labels: pulumi.ToStringMap(labels)}
+		return &metav1.ObjectMetaArgs{Name: pulumi.String(n), Namespace: namespace, Labels: pulumi.ToStringMap(labels)}
 	}
 
 	// Content-addressed and immutable (rendered.Name has a hash of the files): a change makes a new
@@ -98,7 +101,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	if err != nil {
 		return nil, fmt.Errorf("configmap: %w", err)
 	}
-	secrets, err := newSecrets(ctx, name, c, rendered, args.Secrets, args.Namespace, parent)
+	secrets, err := newSecrets(ctx, name, c, rendered, data, namespace, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +128,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, fmt.Errorf("headless service: %w", err)
 	}
 
-	if err := newMonitoring(ctx, name, c, args.Namespace, parent); err != nil {
+	if err := newMonitoring(ctx, name, c, namespace, parent); err != nil {
 		return nil, err
 	}
 
@@ -162,7 +165,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			claim := kraft.DataClaim(n.Ordinal)
 			pvName, dir := kraft.BrokerVolume(c, n.Ordinal)
 			pvc, err := volume.Claim(ctx, fmt.Sprintf("%s-%s", name, claim), volume.ClaimArgs{
-				Namespace:  args.Namespace,
+				Namespace:  namespace,
 				ClaimName:  claim,
 				Size:       c.Storage.Size,
 				VolumeName: pvName,
@@ -207,7 +210,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	// rollout). The Job's name is a hash of its command: a changed setting or a growth makes a new
 	// Job, which the provider awaits until it has completed; an unchanged stack keeps the old one.
 	jobMeta := &metav1.ObjectMetaArgs{
-		Name: pulumi.String(kraft.ClusterJobObjectName(c)), Namespace: args.Namespace,
+		Name: pulumi.String(kraft.ClusterJobObjectName(c)), Namespace: namespace,
 		Labels: pulumi.ToStringMap(kraft.StableLabels(c, kraft.ClusterJobName)),
 		// A Job that failed (say, the cluster was down) is run again by the next `up` instead of
 		// being awaited again as it is. Nothing depends on it, so its replacement touches nothing else.
@@ -229,7 +232,10 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	}
 	k.Settled = job.Metadata.Name().Elem()
 
-	k.CACertificate = pulumi.String(args.Secrets.CACert).ToStringOutput()
+	k.CACertificate = pulumi.String("").ToStringOutput()
+	if c.Security.Enabled() {
+		k.CACertificate = pulumi.String(cr.CACert).ToStringOutput()
+	}
 	k.BootstrapServers = pulumi.String(kraft.BootstrapServers(c)).ToStringOutput()
 	k.ExternalBootstrapServers = pulumi.String(kraft.ExternalBootstrapServers(c)).ToStringOutput()
 	k.ClusterID = pulumi.String(rendered.ClusterID).ToStringOutput()

@@ -16,9 +16,9 @@ import (
 // TLSEpochAnnotation carries kraft.Config.TLSEpoch on the pod template (see kraft.TLSEpoch).
 const TLSEpochAnnotation = "kafka-kraft.io/tls-epoch"
 
-// Secrets is the secret material the cluster's Secrets hold. The names of those Secrets are in
+// secretData is the secret material the cluster's Secrets hold. The names of those Secrets are in
 // kraft.Config.SecretNames; a Secret whose name is "" is not created.
-type Secrets struct {
+type secretData struct {
 	// CACert and CAKey are the cluster CA (PEM), with security on.
 	CACert, CAKey string
 	// UsersFile is kraft.UsersFile, with security on.
@@ -42,7 +42,7 @@ func secret(ctx *pulumi.Context, logical, name string, ns pulumi.StringInput, la
 }
 
 // newSecrets creates the Secrets kraft.Config.SecretNames names and returns them.
-func newSecrets(ctx *pulumi.Context, name string, c kraft.Config, rendered kraft.Rendered, s Secrets, ns pulumi.StringInput, opts ...pulumi.ResourceOption) ([]pulumi.Resource, error) {
+func newSecrets(ctx *pulumi.Context, name string, c kraft.Config, rendered kraft.Rendered, s secretData, ns pulumi.StringInput, opts ...pulumi.ResourceOption) ([]pulumi.Resource, error) {
 	labels := kraft.StableLabels(c, kraft.StatefulSetName)
 	var out []pulumi.Resource
 	add := func(logical, secretName string, data map[string]string) error {

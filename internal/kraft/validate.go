@@ -99,12 +99,41 @@ var (
 	repoName = regexp.MustCompile(`^[a-z0-9]+([._/-][a-z0-9]+)*$`)
 )
 
+// KeyInstance stands for the stack name (Config.Stack) in the names ValidateCluster gives a namer:
+// the stack has no config key of its own.
+const KeyInstance = "(stack)"
+
+// ConfigKeyName names a setting as `pulumi config set` users know it: config "replicas", or
+// "stack name" for KeyInstance. Keys may carry a suffix (brokerProperties.<key>, users.<name>...).
+func ConfigKeyName(key string) string {
+	if key == KeyInstance {
+		return "stack name"
+	}
+	return fmt.Sprintf("config %q", key)
+}
+
 // Validate checks every setting and returns one error listing all problems, each naming the config
 // key, the offending value and what is allowed. It runs before any resource is created.
 func (c Config) Validate() error {
 	var errs []error
+	if err := c.ValidateCluster(ConfigKeyName); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.validateDelivery(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// ValidateCluster checks the settings of the Kafka cluster itself (everything but the registry,
+// image build and kcat settings) and returns one error listing all problems. name turns a key
+// (one of the Key constants, possibly with a suffix such as brokerProperties.<key>) into what the
+// caller's users call that setting: ConfigKeyName for the program, a Go field path for a library
+// caller.
+func (c Config) ValidateCluster(name func(key string) string) error {
+	var errs []error
 	bad := func(key string, value any, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("config %q = %v: %s", key, quoteIfString(value), fmt.Sprintf(format, args...)))
+		errs = append(errs, fmt.Errorf("%s = %v: %s", name(key), quoteIfString(value), fmt.Sprintf(format, args...)))
 	}
 
 	if c.Replicas < 1 {
@@ -115,11 +144,11 @@ func (c Config) Validate() error {
 	// storage, part of the PersistentVolume names (lower case only).
 	switch {
 	case !labelValue.MatchString(c.Stack) || len(c.Stack) > 63:
-		errs = append(errs, fmt.Errorf("stack name %q: must be at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit: "+
-			"it is the app.kubernetes.io/instance label of every object (create the stack as, for example, %q)", c.Stack, suggestStackName(c.Stack)))
+		errs = append(errs, fmt.Errorf("%s %q: must be at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit: "+
+			"it is the app.kubernetes.io/instance label of every object (for example %q)", name(KeyInstance), c.Stack, suggestStackName(c.Stack)))
 	case c.Storage.Class == "" && !dnsSubdomain.MatchString(c.Stack):
-		errs = append(errs, fmt.Errorf("stack name %q: with hostPath storage (no %q) it must be lower-case letters, digits, '-' and '.': "+
-			"it names the PersistentVolumes (create the stack as, for example, %q, or set %q)", c.Stack, KeyStorageClass, suggestStackName(c.Stack), KeyStorageClass))
+		errs = append(errs, fmt.Errorf("%s %q: with hostPath storage (no %s) it must be lower-case letters, digits, '-' and '.': "+
+			"it names the PersistentVolumes (for example %q, or set %s)", name(KeyInstance), c.Stack, name(KeyStorageClass), suggestStackName(c.Stack), name(KeyStorageClass)))
 	}
 	if c.Controllers < 1 || c.Controllers%2 == 0 || c.Controllers > MaxControllers {
 		bad(KeyControllers, c.Controllers, "must be an odd number from 1 to %d (1, 3 or 5 are usual): an even quorum tolerates no more failures than the odd number below it, and every voter more slows each metadata commit", MaxControllers)
@@ -155,23 +184,6 @@ func (c Config) Validate() error {
 		bad(KeyExternalNodePortBase, c.ExternalNodePortBase, "brokers use ports %d-%d, which must lie within %d-%d",
 			c.ExternalNodePortBase, extLast, MinNodePort, MaxNodePort)
 	}
-	if c.Registry.Existing == "" {
-		if c.Registry.NodePort < MinNodePort || c.Registry.NodePort > MaxNodePort {
-			bad(KeyRegistryNodePort, c.Registry.NodePort, "must be within %d-%d", MinNodePort, MaxNodePort)
-		} else if c.Registry.NodePort >= c.ExternalNodePortBase && c.Registry.NodePort <= extLast {
-			bad(KeyRegistryNodePort, c.Registry.NodePort, "collides with the broker node ports %d-%d (%s)",
-				c.ExternalNodePortBase, extLast, KeyExternalNodePortBase)
-		}
-		if !imageRef.MatchString(c.Registry.Image) {
-			bad(KeyRegistryImage, c.Registry.Image, "must be an image reference such as registry:2.8.3")
-		}
-		if !byteQuantity.MatchString(c.Registry.Size) {
-			bad(KeyRegistrySize, c.Registry.Size, "must be a positive Kubernetes byte quantity such as 2Gi or 500Mi")
-		}
-	} else if !validHostPort(c.Registry.Existing) {
-		bad(KeyRegistry, c.Registry.Existing, "must be host or host:port of an existing registry, such as registry.example.com:5000")
-	}
-
 	if !byteQuantity.MatchString(c.Storage.Size) {
 		bad(KeyStorageSize, c.Storage.Size, "must be a positive Kubernetes byte quantity such as 1Gi or 500Mi")
 	}
@@ -252,6 +264,46 @@ func (c Config) Validate() error {
 		}
 	}
 
+	// The release the image runs, built or prebuilt: its broker keys and feature levels are known.
+	if _, ok := Releases[c.Image.KafkaVersion]; !ok {
+		bad(KeyKafkaVersion, c.Image.KafkaVersion, "must be one of %s: the Kafka releases whose broker settings and feature levels kafka-kraft knows (with %q set, the release that image runs)",
+			strings.Join(ReleaseVersions(), ", "), KeyImage)
+	}
+	if c.Spread != SpreadSoft && c.Spread != SpreadHard {
+		bad(KeySpread, c.Spread, "must be %q (prefer one pod per node and zone) or %q (never two pods on one node)", SpreadSoft, SpreadHard)
+	}
+	if v, ok := quantityValue(c.ReassignmentThrottle); !ok || v < 1<<20 {
+		bad(KeyReassignmentThrottle, c.ReassignmentThrottle, "must be bytes per second per broker, at least 1Mi, such as %s", DefaultReassignmentThrottle)
+	}
+	c.validateSecurity(bad)
+	return errors.Join(errs...)
+}
+
+// validateDelivery checks the settings of how the image is built and delivered (registry, image
+// build, kcat): the program's, not the cluster's (ValidateCluster).
+func (c Config) validateDelivery() error {
+	var errs []error
+	bad := func(key string, value any, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s = %v: %s", ConfigKeyName(key), quoteIfString(value), fmt.Sprintf(format, args...)))
+	}
+	extLast := c.ExternalNodePortBase + max(c.Replicas, 1) - 1
+	if c.Registry.Existing == "" {
+		if c.Registry.NodePort < MinNodePort || c.Registry.NodePort > MaxNodePort {
+			bad(KeyRegistryNodePort, c.Registry.NodePort, "must be within %d-%d", MinNodePort, MaxNodePort)
+		} else if c.Registry.NodePort >= c.ExternalNodePortBase && c.Registry.NodePort <= extLast {
+			bad(KeyRegistryNodePort, c.Registry.NodePort, "collides with the broker node ports %d-%d (%s)",
+				c.ExternalNodePortBase, extLast, KeyExternalNodePortBase)
+		}
+		if !imageRef.MatchString(c.Registry.Image) {
+			bad(KeyRegistryImage, c.Registry.Image, "must be an image reference such as registry:2.8.3")
+		}
+		if !byteQuantity.MatchString(c.Registry.Size) {
+			bad(KeyRegistrySize, c.Registry.Size, "must be a positive Kubernetes byte quantity such as 2Gi or 500Mi")
+		}
+	} else if !validHostPort(c.Registry.Existing) {
+		bad(KeyRegistry, c.Registry.Existing, "must be host or host:port of an existing registry, such as registry.example.com:5000")
+	}
+
 	if c.Image.Prebuilt != "" {
 		if !imageRef.MatchString(c.Image.Prebuilt) {
 			bad(KeyImage, c.Image.Prebuilt, "must be an image reference such as registry.example.com/kafka-kraft:4.4.0 or name@sha256:<digest>")
@@ -270,18 +322,6 @@ func (c Config) Validate() error {
 			bad(KeyImageContext, c.Image.Context, "must be the docker build context directory, such as ./docker")
 		}
 	}
-	// The release the image runs, built or prebuilt: its broker keys and feature levels are known.
-	if _, ok := Releases[c.Image.KafkaVersion]; !ok {
-		bad(KeyKafkaVersion, c.Image.KafkaVersion, "must be one of %s: the Kafka releases whose broker settings and feature levels kafka-kraft knows (with %q set, the release that image runs)",
-			strings.Join(ReleaseVersions(), ", "), KeyImage)
-	}
-	if c.Spread != SpreadSoft && c.Spread != SpreadHard {
-		bad(KeySpread, c.Spread, "must be %q (prefer one pod per node and zone) or %q (never two pods on one node)", SpreadSoft, SpreadHard)
-	}
-	if v, ok := quantityValue(c.ReassignmentThrottle); !ok || v < 1<<20 {
-		bad(KeyReassignmentThrottle, c.ReassignmentThrottle, "must be bytes per second per broker, at least 1Mi, such as %s", DefaultReassignmentThrottle)
-	}
-	c.validateSecurity(bad)
 	if c.Kcat.Enabled && c.Kcat.Image != "" && !imageRef.MatchString(c.Kcat.Image) {
 		bad(KeyKcatImage, c.Kcat.Image, "must be an image reference such as registry.example.com/kcat:1.7.1 (with librdkafka 2.6.1 or later for SCRAM against Kafka 4), or unset to build docker/kcat")
 	}

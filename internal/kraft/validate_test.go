@@ -346,8 +346,8 @@ func TestKnownBrokerKey(t *testing.T) {
 func TestValidateStackName(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct{ stack, want string }{
-		{"Prod", `stack name "Prod": with hostPath storage (no "storageClass") it must be lower-case letters`},
-		{"my_stack", `(create the stack as, for example, "my-stack", or set "storageClass")`},
+		{"Prod", `stack name "Prod": with hostPath storage (no config "storageClass") it must be lower-case letters`},
+		{"my_stack", `(for example "my-stack", or set config "storageClass")`},
 		{strings.Repeat("a", 64), "must be at most 63 letters"},
 		{"-dev", "starting and ending with a letter or digit"},
 	} {
@@ -371,5 +371,38 @@ func TestValidateStackName(t *testing.T) {
 	c := testConfig(withReplicas(7, 7))
 	if err := c.Validate(); err != nil {
 		t.Errorf("seven voters on seven nodes refused: %v", err)
+	}
+}
+
+// TestValidateClusterNames: a library caller's namer names every problem in its own words, and
+// the registry, image build and kcat settings are not the cluster's to check.
+func TestValidateClusterNames(t *testing.T) {
+	t.Parallel()
+	c := testConfig(func(c *Config) {
+		c.Stack = "Bad_Name"
+		c.Replicas = 0
+		c.Storage.Size = "lots"
+		c.BrokerProperties = map[string]string{"no.such.key": "1"}
+		c.Registry = Registry{NodePort: 1}
+		c.Image = Image{KafkaVersion: DefaultKafkaVersion}
+		c.Kcat = Kcat{Enabled: true, Image: "Not An Image"}
+	})
+	err := c.ValidateCluster(func(key string) string { return "Args<" + key + ">" })
+	if err == nil {
+		t.Fatal("ValidateCluster() = nil, want errors")
+	}
+	msg := err.Error()
+	for _, want := range []string{`Args<(stack)> "Bad_Name"`, "Args<replicas> = 0", `Args<storageSize> = "lots"`, "Args<brokerProperties.no.such.key>"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("ValidateCluster() = %s\nwant it to say %q", msg, want)
+		}
+	}
+	for _, not := range []string{"config ", KeyRegistryNodePort, KeyKcatImage, KeyBaseImage} {
+		if strings.Contains(msg, not) {
+			t.Errorf("ValidateCluster() = %s\nmust not say %q", msg, not)
+		}
+	}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), `config "registryNodePort" = 1`) || !strings.Contains(err.Error(), `config "kcatImage"`) {
+		t.Errorf("Validate() = %v, want the registry and kcat settings checked too", err)
 	}
 }

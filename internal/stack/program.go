@@ -222,9 +222,7 @@ func Deploy(ctx *pulumi.Context) (*Outputs, error) {
 		image = img.Ref
 	}
 
-	cluster, err := kraftcluster.New(ctx, "kafka", &kraftcluster.Args{Config: c, Namespace: namespace, Image: image, Secrets: kraftcluster.Secrets{
-		CACert: sec.CACert, CAKey: sec.CAKey, UsersFile: kraft.UsersFile(c.Security, sec.AdminPassword, sec.Passwords),
-	}})
+	cluster, err := kraftcluster.New(ctx, "kafka", clusterArgs(c, image, sec), pulumi.DependsOn([]pulumi.Resource{ns}))
 	if err != nil {
 		return nil, err
 	}
@@ -272,11 +270,38 @@ func Deploy(ctx *pulumi.Context) (*Outputs, error) {
 	}, nil
 }
 
+// clusterArgs maps the stack's configuration and secret material onto the KraftCluster's Args.
+// Users without a password in the configuration get the one generated for them.
+func clusterArgs(c kraft.Config, image pulumi.StringInput, sec pki.State) *kraftcluster.Args {
+	users := make(map[string]kraftcluster.User, len(c.Security.Users))
+	for name, u := range c.Security.Users {
+		u.Password = cmp.Or(u.Password, sec.Passwords[name])
+		users[name] = u
+	}
+	r := c.Resources
+	return &kraftcluster.Args{
+		Image: image, KafkaVersion: c.Image.KafkaVersion, ImagePullSecret: c.ImagePullSecret,
+		Namespace: c.Namespace, Instance: c.Stack,
+		Replicas: c.Replicas, Controllers: c.Controllers, ClusterID: c.ClusterID, ClusterDomain: c.ClusterDomain,
+		ExternalHost: c.ExternalHost, ExternalNodePortBase: c.ExternalNodePortBase,
+		Storage:   kraftcluster.Storage{Size: c.Storage.Size, Class: c.Storage.Class, HostPath: c.Storage.HostPath},
+		Resources: kraftcluster.Resources{CPURequest: r.CPURequest, CPULimit: r.CPULimit, MemoryRequest: r.MemoryRequest, MemoryLimit: r.MemoryLimit, HeapOpts: r.HeapOpts},
+		Spread:    c.Spread, ReassignmentThrottle: c.ReassignmentThrottle,
+		BrokerProperties: c.BrokerProperties, SecretBrokerProperties: c.SecretBrokerProperties,
+		Security: kraftcluster.Security{Mode: c.Security.Mode, Users: users, Credentials: kraftcluster.Credentials{
+			CACert: sec.CACert, CAKey: sec.CAKey, AdminPassword: sec.AdminPassword, NameKey: sec.Salt,
+		}},
+		Monitoring:        c.Monitoring,
+		RotationDate:      now(),
+		VolumeGenerations: c.VolumeGenerations,
+	}
+}
+
 // now is the clock of the certificate rotation window and the CA's validity (tests fix it).
 var now = time.Now
 
 // securityState completes the stack's secret material (generated on the first update, read back
-// from the previous one after that) and names the Secrets made from it in c.
+// from the previous one after that).
 func securityState(ctx *pulumi.Context, prev pki.State, c *kraft.Config) (pki.State, error) {
 	caValidity := time.Duration(kraft.CACertYears) * 365 * 24 * time.Hour
 	st, err := prev.Complete("kafka-kraft "+c.Project+"/"+c.Stack, now(), caValidity,
@@ -289,13 +314,7 @@ func securityState(ctx *pulumi.Context, prev pki.State, c *kraft.Config) (pki.St
 	}
 	// Secret broker settings: every one when brokerProperties was set with --secret.
 	c.SecretBrokerProperties = ctx.IsConfigSecret(ctx.Project() + ":" + kraft.KeyBrokerProperties)
-	if props := kraft.Render(*c).SecretProperties; props != "" {
-		c.SecretNames.Properties = st.Name("kafka-secret-config", props)
-	}
 	if c.Security.Enabled() {
-		c.SecretNames.TLS = st.Name("kafka-tls", st.CACert, st.CAKey)
-		c.SecretNames.Users = st.Name("kafka-users", kraft.UsersFile(c.Security, st.AdminPassword, st.Passwords))
-		c.TLSEpoch = kraft.TLSEpoch(now().Unix() / 86400)
 		for name, u := range c.Security.Users {
 			if u.Password != "" && !ctx.IsConfigSecret(ctx.Project()+":"+kraft.KeyUsers) {
 				_ = ctx.Log.Warn(fmt.Sprintf("users.%s.password is kept in clear text in Pulumi.%s.yaml: set %q with `pulumi config set --secret`, or leave the password out and the program generates one", name, c.Stack, kraft.KeyUsers), nil)

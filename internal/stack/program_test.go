@@ -1010,6 +1010,21 @@ func TestClusterSettingsJobFollowsTheStatefulSet(t *testing.T) {
 	}
 }
 
+// TestClusterWaitsForItsNamespace: the KraftCluster takes its namespace as a plain name, so the
+// order comes from the component's DependsOn on the Namespace resource (its children wait for the
+// component's registration, which waits for the namespace).
+func TestClusterWaitsForItsNamespace(t *testing.T) {
+	t.Parallel()
+	r, _, err := run(t, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cluster := r.one(t, "kafka-kraft:index:KraftCluster", "kafka")
+	if !slices.ContainsFunc(cluster.Deps, func(d string) bool { return strings.HasSuffix(d, "kubernetes:core/v1:Namespace::kafka-kraft") }) {
+		t.Errorf("the KraftCluster must depend on the Namespace; deps %v", cluster.Deps)
+	}
+}
+
 // TestDisruptionBudgetAndSpreadFollowTheSettings: a single voter gets a budget of zero (a drain
 // must not take the only voter), and spread hard makes the per-node spread a scheduling rule.
 func TestDisruptionBudgetAndSpreadFollowTheSettings(t *testing.T) {
