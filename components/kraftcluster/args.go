@@ -275,8 +275,10 @@ func (a Args) Validate(stack string) error {
 	if a.Image == nil {
 		errs = append(errs, errors.New("kraftcluster.Args.Image is required: the Kafka image built from docker/ (the KafkaImage component's Ref, or an image pushed before)"))
 	}
-	if err := a.config("", stack).ValidateCluster(FieldName); err != nil {
-		errs = append(errs, err)
+	base := a.base("")
+	clusterErr := base.ValidateCluster(FieldName)
+	if clusterErr != nil {
+		errs = append(errs, clusterErr)
 	}
 	if a.Security.Mode == SecurityTLS {
 		cr := a.Security.Credentials
@@ -291,15 +293,33 @@ func (a Args) Validate(stack string) error {
 			}
 		}
 	}
-	if kraft.Render(a.config("", stack)).SecretProperties != "" && a.Security.Credentials.NameKey == "" {
+	// Render only what is valid (it assumes so).
+	if clusterErr == nil && kraft.Render(base).SecretProperties != "" && a.Security.Credentials.NameKey == "" {
 		errs = append(errs, errors.New("kraftcluster.Args.Security.Credentials.NameKey is required when BrokerProperties hold secrets: it names the Secret they go to"))
 	}
 	return errors.Join(errs...)
 }
 
-// config maps Args (after withDefaults) onto the pure core's configuration, with the names of the
-// Secrets made from the secret material.
-func (a Args) config(project, stack string) kraft.Config {
+// config maps Args (after withDefaults and Validate) onto the pure core's configuration, with the
+// names of the Secrets made from the secret material.
+func (a Args) config(project string) kraft.Config {
+	c := a.base(project)
+	// Secret names are an HMAC of the content under NameKey: they change with it (a pod template
+	// that mounts them changes too, and rolls) and tell nothing about it.
+	names := pki.State{Salt: a.Security.Credentials.NameKey}
+	if props := kraft.Render(c).SecretProperties; props != "" {
+		c.SecretNames.Properties = names.Name("kafka-secret-config", props)
+	}
+	if c.Security.Enabled() {
+		cr := a.Security.Credentials
+		c.SecretNames.TLS = names.Name("kafka-tls", cr.CACert, cr.CAKey)
+		c.SecretNames.Users = names.Name("kafka-users", kraft.UsersFile(c.Security, cr.AdminPassword, nil))
+	}
+	return c
+}
+
+// base maps Args (after withDefaults) onto the pure core's configuration, without Secret names.
+func (a Args) base(project string) kraft.Config {
 	c := kraft.Config{
 		Project: project, Stack: a.Instance, Namespace: a.Namespace, ClusterDomain: a.ClusterDomain,
 		Replicas: a.Replicas, Controllers: a.Controllers, ClusterID: a.ClusterID,
@@ -323,17 +343,6 @@ func (a Args) config(project, stack string) kraft.Config {
 	}
 	if c.Security.Users == nil {
 		c.Security.Users = map[string]kraft.User{}
-	}
-	// Secret names are an HMAC of the content under NameKey: they change with it (a pod template
-	// that mounts them changes too, and rolls) and tell nothing about it.
-	names := pki.State{Salt: a.Security.Credentials.NameKey}
-	if props := kraft.Render(c).SecretProperties; props != "" {
-		c.SecretNames.Properties = names.Name("kafka-secret-config", props)
-	}
-	if c.Security.Enabled() {
-		cr := a.Security.Credentials
-		c.SecretNames.TLS = names.Name("kafka-tls", cr.CACert, cr.CAKey)
-		c.SecretNames.Users = names.Name("kafka-users", kraft.UsersFile(c.Security, cr.AdminPassword, nil))
 	}
 	return c
 }

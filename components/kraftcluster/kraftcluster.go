@@ -66,7 +66,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, fmt.Errorf("kraftcluster %q:\n%w", name, err)
 	}
 	a := args.withDefaults(ctx.Stack())
-	c := a.config(ctx.Project(), ctx.Stack())
+	c := a.config(ctx.Project())
 	cr := a.Security.Credentials
 	data := secretData{CACert: cr.CACert, CAKey: cr.CAKey}
 	if c.Security.Enabled() {
