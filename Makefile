@@ -52,6 +52,8 @@ test: unit image-test e2e ## Every tier: unit (pure + mock + kfake), image (real
 unit: fmt-check vet lint ## Pure, mock and kfake tiers plus static checks (no Docker, no cluster; about a minute)
 	scripts/install-prometheus.sh promtool
 	$(GO) test -count=1 ./...
+	@# The example is a module of its own (a program outside this one, using the components as a library).
+	cd examples/existing-image && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 .PHONY: image-test
 image-test: ## Image tier: builds the Kafka image offline and runs real 3-node and 1-node KRaft clusters in Docker

@@ -179,18 +179,20 @@ type User = kraft.User
 type ACL = kraft.ACL
 
 // Credentials are a cluster's secret material. Make them once (NewCredentials) and keep them, in
-// a secret stack output or a secret store, for every later run: a new CA rolls the nodes onto
-// certificates the running ones do not trust, and a new admin password locks the clients out.
+// secret config (`pulumi config set --secret`, JSON as tagged) or a secret store, for every later
+// run: a new CA rolls the nodes onto certificates the running ones do not trust, and a new admin
+// password locks the clients out.
 type Credentials struct {
 	// CACert and CAKey are the cluster CA, PEM (certificate; PKCS#8 key). Every node issues its
 	// own certificate from it at start; clients verify the brokers with CACert.
-	CACert, CAKey string
+	CACert string `json:"caCert"`
+	CAKey  string `json:"caKey"`
 	// AdminPassword is AdminUser's SCRAM password (a super user).
-	AdminPassword string
+	AdminPassword string `json:"adminPassword"`
 	// NameKey keys the HMAC that names the Secrets made from secret material, so a name changes
 	// with the content without letting anyone test guesses of it. Also used with SecurityNone when
 	// BrokerProperties hold secrets.
-	NameKey string
+	NameKey string `json:"nameKey"`
 }
 
 // NewCredentials makes a CA (ECDSA P-256, valid 10 years, named after name), an admin password
