@@ -7,7 +7,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
+	"github.com/kafka-kraft/kafka-kraft/internal/delivery"
 	"github.com/kafka-kraft/kafka-kraft/internal/pulumitest"
 )
 
@@ -22,7 +22,7 @@ func deploy(t *testing.T, args *Args) (pulumitest.Resources, error) {
 // The defaults are the stack's: a program that leaves a field empty builds what `pulumi up` builds.
 func TestDefaultsAreTheStacks(t *testing.T) {
 	t.Parallel()
-	c := kraft.Defaults("p", "s")
+	c := delivery.Defaults()
 	if DefaultRepository != c.Image.Repository || DefaultBaseImage != c.Image.BaseImage || DefaultDistSource != c.Image.DistSource || DefaultContext != c.Image.Context {
 		t.Errorf("defaults %q %q %q %q differ from the stack's %+v", DefaultRepository, DefaultBaseImage, DefaultDistSource, DefaultContext, c.Image)
 	}

@@ -25,6 +25,9 @@ const TypeToken = "kafka-kraft:index:KcatClient"
 // coreutils shells both understand it.
 var IdleCommand = []string{"/bin/sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"}
 
+// Name names the Deployment (`kubectl exec deploy/kafka-cat -- kcat ...`).
+const Name = "kafka-cat"
+
 // DefaultContext is the Docker build context whose kcat/ folder is built when no Image is given.
 const DefaultContext = "./docker"
 
@@ -123,9 +126,9 @@ type KcatClient struct {
 // the client has one (withConfig).
 func ExecCommand(namespace, bootstrap string, withConfig bool) string {
 	if withConfig {
-		return fmt.Sprintf("kubectl -n %s exec deploy/%s -- kcat -F %s -L -b %s", namespace, kraft.KcatName, ConfigFile, bootstrap)
+		return fmt.Sprintf("kubectl -n %s exec deploy/%s -- kcat -F %s -L -b %s", namespace, Name, ConfigFile, bootstrap)
 	}
-	return fmt.Sprintf("kubectl -n %s exec deploy/%s -- kcat -L -b %s", namespace, kraft.KcatName, bootstrap)
+	return fmt.Sprintf("kubectl -n %s exec deploy/%s -- kcat -L -b %s", namespace, Name, bootstrap)
 }
 
 func pullSecrets(name string) corev1.LocalObjectReferenceArray {
@@ -170,7 +173,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	if err := ctx.RegisterComponentResource(TypeToken, name, k, opts...); err != nil {
 		return nil, err
 	}
-	labels, selector := kraft.InstanceStableLabels(a.Instance, kraft.KcatName), kraft.InstanceSelectorLabels(a.Instance, kraft.KcatName)
+	labels, selector := kraft.InstanceStableLabels(a.Instance, Name), kraft.InstanceSelectorLabels(a.Instance, Name)
 	image := a.Image
 	if image == nil {
 		built, err := buildImage(ctx, name+"-image", a.Context, a.Registry, a.RegistryAuth, pulumi.Parent(k))
@@ -201,7 +204,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	}
 	if _, err := appsv1.NewDeployment(ctx, name, &appsv1.DeploymentArgs{
 		Metadata: &metav1.ObjectMetaArgs{
-			Name:      pulumi.String(kraft.KcatName),
+			Name:      pulumi.String(Name),
 			Namespace: a.Namespace,
 			Labels:    pulumi.ToStringMap(labels),
 		},

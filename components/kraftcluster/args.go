@@ -333,7 +333,7 @@ func (a Args) base(project string) kraft.Config {
 		Resources: kraft.Resources{CPURequest: a.Resources.CPURequest, CPULimit: a.Resources.CPULimit,
 			MemoryRequest: a.Resources.MemoryRequest, MemoryLimit: a.Resources.MemoryLimit, HeapOpts: a.Resources.HeapOpts},
 		BrokerProperties:       maps.Clone(a.BrokerProperties),
-		Image:                  kraft.Image{KafkaVersion: a.KafkaVersion},
+		KafkaVersion:           a.KafkaVersion,
 		Security:               kraft.Security{Mode: a.Security.Mode, Users: a.Security.Users},
 		Monitoring:             a.Monitoring,
 		SecretBrokerProperties: a.SecretBrokerProperties,

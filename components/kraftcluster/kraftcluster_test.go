@@ -248,7 +248,7 @@ func TestDefaultsAreTheStacks(t *testing.T) {
 		{"ExternalNodePortBase", got.ExternalNodePortBase, want.ExternalNodePortBase}, {"Storage", got.Storage, want.Storage},
 		{"Resources", got.Resources, want.Resources}, {"Spread", got.Spread, want.Spread}, {"ReassignmentThrottle", got.ReassignmentThrottle, want.ReassignmentThrottle},
 		{"Security.Mode", got.Security.Mode, want.Security.Mode}, {"Monitoring", got.Monitoring, want.Monitoring},
-		{"KafkaVersion", got.Image.KafkaVersion, want.Image.KafkaVersion}, {"Stack", got.Stack, want.Stack},
+		{"KafkaVersion", got.KafkaVersion, want.KafkaVersion}, {"Stack", got.Stack, want.Stack},
 	} {
 		if f.got != f.want {
 			t.Errorf("default %s = %v, the stack's is %v", f.name, f.got, f.want)

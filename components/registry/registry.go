@@ -21,6 +21,13 @@ import (
 // TypeToken is the component's Pulumi type.
 const TypeToken = "kafka-kraft:index:Registry"
 
+// Name names the registry Deployment and Service (and its claim, Name-data); ContainerPort is the
+// registry container's port.
+const (
+	Name          = "registry"
+	ContainerPort = 5000
+)
+
 // Defaults of Args.
 const (
 	DefaultImage    = "registry:2.8.3"
@@ -72,10 +79,10 @@ func (a Args) withDefaults() Args {
 		a.Size = DefaultSize
 	}
 	if a.VolumeName == "" {
-		a.VolumeName = a.Instance + "-" + kraft.RegistryName + "-data"
+		a.VolumeName = a.Instance + "-" + Name + "-data"
 	}
 	if a.HostPath == "" {
-		a.HostPath = DefaultHostPathRoot + "/" + a.Instance + "/" + kraft.RegistryName
+		a.HostPath = DefaultHostPathRoot + "/" + a.Instance + "/" + Name
 	}
 	return a
 }
@@ -157,10 +164,10 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	if err := ctx.RegisterComponentResource(TypeToken, name, r, opts...); err != nil {
 		return nil, err
 	}
-	labels, selector := kraft.InstanceStableLabels(a.Instance, kraft.RegistryName), kraft.InstanceSelectorLabels(a.Instance, kraft.RegistryName)
+	labels, selector := kraft.InstanceStableLabels(a.Instance, Name), kraft.InstanceSelectorLabels(a.Instance, Name)
 	parent := pulumi.Parent(r)
 
-	claimName := kraft.RegistryName + "-data"
+	claimName := Name + "-data"
 	pvc, err := volume.Claim(ctx, name+"-data", volume.ClaimArgs{
 		Namespace:    a.Namespace,
 		ClaimName:    claimName,
@@ -226,7 +233,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	}
 	if _, err := appsv1.NewDeployment(ctx, name, &appsv1.DeploymentArgs{
 		Metadata: &metav1.ObjectMetaArgs{
-			Name:      pulumi.String(kraft.RegistryName),
+			Name:      pulumi.String(Name),
 			Namespace: a.Namespace,
 			Labels:    pulumi.ToStringMap(labels),
 		},
@@ -252,16 +259,16 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 						Name:  pulumi.String("registry"),
 						Image: pulumi.String(a.Image),
 						Ports: corev1.ContainerPortArray{&corev1.ContainerPortArgs{
-							Name: pulumi.String("http"), ContainerPort: pulumi.Int(kraft.RegistryPort),
+							Name: pulumi.String("http"), ContainerPort: pulumi.Int(ContainerPort),
 						}},
 						Env: env,
 						// TCP: with authentication on, /v2/ answers 401 to the kubelet.
 						ReadinessProbe: &corev1.ProbeArgs{
-							TcpSocket:     &corev1.TCPSocketActionArgs{Port: pulumi.Int(kraft.RegistryPort)},
+							TcpSocket:     &corev1.TCPSocketActionArgs{Port: pulumi.Int(ContainerPort)},
 							PeriodSeconds: pulumi.Int(5),
 						},
 						LivenessProbe: &corev1.ProbeArgs{
-							TcpSocket:           &corev1.TCPSocketActionArgs{Port: pulumi.Int(kraft.RegistryPort)},
+							TcpSocket:           &corev1.TCPSocketActionArgs{Port: pulumi.Int(ContainerPort)},
 							InitialDelaySeconds: pulumi.Int(10),
 							PeriodSeconds:       pulumi.Int(20),
 						},
@@ -285,7 +292,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 
 	if _, err := corev1.NewService(ctx, name, &corev1.ServiceArgs{
 		Metadata: &metav1.ObjectMetaArgs{
-			Name:      pulumi.String(kraft.RegistryName),
+			Name:      pulumi.String(Name),
 			Namespace: a.Namespace,
 			Labels:    pulumi.ToStringMap(labels),
 		},
@@ -294,8 +301,8 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			Selector: pulumi.ToStringMap(selector),
 			Ports: corev1.ServicePortArray{&corev1.ServicePortArgs{
 				Name:       pulumi.String("http"),
-				Port:       pulumi.Int(kraft.RegistryPort),
-				TargetPort: pulumi.Int(kraft.RegistryPort),
+				Port:       pulumi.Int(ContainerPort),
+				TargetPort: pulumi.Int(ContainerPort),
 				NodePort:   pulumi.Int(a.NodePort),
 			}},
 		},

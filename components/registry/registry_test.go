@@ -8,6 +8,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/internals"
 
+	"github.com/kafka-kraft/kafka-kraft/internal/delivery"
 	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
 	"github.com/kafka-kraft/kafka-kraft/internal/pulumitest"
 )
@@ -135,8 +136,8 @@ func TestValidateNamesTheField(t *testing.T) {
 // The defaults are the stack's: a program that leaves a field empty gets what `pulumi up` deploys.
 func TestDefaultsAreTheStacks(t *testing.T) {
 	t.Parallel()
-	c := kraft.Defaults("p", "s")
-	if DefaultImage != c.Registry.Image || DefaultNodePort != c.Registry.NodePort || DefaultSize != c.Registry.Size || DefaultHostPathRoot != c.Storage.HostPath {
-		t.Errorf("defaults %q %d %q %q differ from the stack's %+v, %q", DefaultImage, DefaultNodePort, DefaultSize, DefaultHostPathRoot, c.Registry, c.Storage.HostPath)
+	c, d := kraft.Defaults("p", "s"), delivery.Defaults()
+	if DefaultImage != d.Registry.Image || DefaultNodePort != d.Registry.NodePort || DefaultSize != d.Registry.Size || DefaultHostPathRoot != c.Storage.HostPath {
+		t.Errorf("defaults %q %d %q %q differ from the stack's %+v, %q", DefaultImage, DefaultNodePort, DefaultSize, DefaultHostPathRoot, d.Registry, c.Storage.HostPath)
 	}
 }

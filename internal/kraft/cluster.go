@@ -61,7 +61,7 @@ func ClusterJobCommand(c Config) []string {
 		cmd = append(cmd, "-set", k+"="+defaults[k])
 	}
 	// The release's feature levels, raised once every node runs it (never lowered).
-	features := Releases[c.Image.KafkaVersion].Features
+	features := Releases[c.KafkaVersion].Features
 	names := make([]string, 0, len(features))
 	for n := range features {
 		names = append(names, n)

@@ -47,7 +47,7 @@ func TestClusterSettings(t *testing.T) {
 func TestClusterJobRaisesTheReleaseFeatures(t *testing.T) {
 	t.Parallel()
 	for v, want := range map[string]string{"4.3.1": "-feature metadata.version=30 -feature share.version=1", "4.4.0": "-feature metadata.version=33 -feature share.version=2"} {
-		c := testConfig(func(c *Config) { c.Image.KafkaVersion = v })
+		c := testConfig(func(c *Config) { c.KafkaVersion = v })
 		if cmd := strings.Join(ClusterJobCommand(c), " "); !strings.Contains(cmd, want) {
 			t.Errorf("%s: command %q lacks %q", v, cmd, want)
 		}

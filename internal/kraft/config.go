@@ -13,10 +13,6 @@ const (
 	// HeadlessServiceName is the headless Service that gives every pod a stable DNS name and serves
 	// as the in-cluster bootstrap address.
 	HeadlessServiceName = "kafka-svc"
-	// KcatName names the kcat client Deployment (`kubectl exec deploy/kafka-cat -- kcat ...`).
-	KcatName = "kafka-cat"
-	// RegistryName names the in-cluster registry Deployment and Service.
-	RegistryName = "registry"
 	// ConfigMapName holds the rendered properties (see Render).
 	ConfigMapName = StatefulSetName + "-config"
 	// ConfigMountPath is where the rendered properties are mounted (KAFKA_CONFIG_DIR).
@@ -35,8 +31,6 @@ const (
 	ControllerPort = 9093
 	// ExternalPort serves clients outside the cluster through per-broker NodePorts (listener EXTERNAL).
 	ExternalPort = 9094
-	// RegistryPort is the registry container's port.
-	RegistryPort = 5000
 
 	// KafkaUID is the non-root user the Kafka image runs as (see docker/Dockerfile).
 	KafkaUID = 1001
@@ -103,14 +97,9 @@ type Config struct {
 	// settings and must not be one the program manages (see ManagedKeys). Default none.
 	BrokerProperties map[string]string
 
-	// Registry is the in-cluster registry, or an existing one.
-	Registry Registry
-
-	// Image selects how the Kafka image is obtained.
-	Image Image
-
-	// Kcat is the optional kcat client Deployment.
-	Kcat Kcat
+	// KafkaVersion is the Kafka release the nodes run: it decides which broker settings exist and
+	// the feature levels the cluster settles on. Default DefaultKafkaVersion; one of Releases.
+	KafkaVersion string
 
 	// Security of the listeners, users and ACLs (security.go).
 	Security Security
@@ -174,45 +163,6 @@ type Resources struct {
 	HeapOpts string
 }
 
-// Registry configures the in-cluster container registry.
-type Registry struct {
-	// Existing names a registry (host[:port]) to use instead of deploying one. Default "" (deploy one).
-	Existing string
-	// Image of the registry server. Default "registry:2.8.3".
-	Image string
-	// NodePort exposes the registry on every node. Default 31500.
-	NodePort int
-	// Size of the registry's volume. Default "2Gi".
-	Size string
-}
-
-// Image configures the Kafka image.
-type Image struct {
-	// Prebuilt is a ready image reference; when set nothing is built. Default "".
-	Prebuilt string
-	// Repository name inside the registry. Default "kafka-kraft".
-	Repository string
-	// KafkaVersion to install. Default "4.4.0".
-	KafkaVersion string
-	// BaseImage is the JRE base image build argument. Default DefaultBaseImage.
-	BaseImage string
-	// DistSource is where the Kafka distribution comes from: "apache" (download and verify the
-	// release from the Apache site; default) or "context" (docker/dist in the build context, for
-	// offline builds).
-	DistSource string
-	// Context is the docker build context directory. Default "./docker".
-	Context string
-}
-
-// Kcat configures the kcat client.
-type Kcat struct {
-	// Enabled deploys the kafka-cat Deployment. Default true.
-	Enabled bool
-	// Image with kcat installed. Default "": built from <imageContext>/kcat and pushed to the
-	// registry, like the Kafka image.
-	Image string
-}
-
 // Defaults for every setting; the README configuration table lists the same values.
 const (
 	DefaultNamespace            = "kafka-kraft"
@@ -227,27 +177,13 @@ const (
 	DefaultMemoryRequest        = "1Gi"
 	DefaultMemoryLimit          = "1Gi"
 	DefaultHeapOpts             = "-Xms512m -Xmx512m"
-	DefaultRegistryImage        = "registry:2.8.3"
-	DefaultRegistryNodePort     = 31500
-	DefaultRegistrySize         = "2Gi"
-	DefaultImageRepository      = "kafka-kraft"
 	DefaultKafkaVersion         = "4.4.0"
-	DefaultBaseImage            = "eclipse-temurin:21.0.8_9-jre-noble"
-	DefaultDistSource           = DistSourceApache
-	DefaultImageContext         = "./docker"
-	// DefaultKcatImage is empty: the program builds docker/kcat (kcat with librdkafka 2.8 from
-	// Debian). Published kcat images ship a librdkafka older than 2.6.1, whose SCRAM fails against
-	// Kafka 4.x brokers (edenhill/kcat#462).
-	DefaultKcatImage = ""
-	DefaultSecurity  = SecurityTLS
+	DefaultSecurity             = SecurityTLS
 
 	MonitoringMetrics  = "metrics"
 	MonitoringOperator = "prometheus-operator"
 	MonitoringNone     = "none"
 	DefaultMonitoring  = MonitoringMetrics
-
-	DistSourceApache  = "apache"
-	DistSourceContext = "context"
 
 	DefaultReassignmentThrottle = "50Mi"
 
@@ -297,20 +233,8 @@ func Defaults(project, stack string) Config {
 			HeapOpts:      DefaultHeapOpts,
 		},
 		BrokerProperties: map[string]string{},
-		Registry: Registry{
-			Image:    DefaultRegistryImage,
-			NodePort: DefaultRegistryNodePort,
-			Size:     DefaultRegistrySize,
-		},
-		Image: Image{
-			Repository:   DefaultImageRepository,
-			KafkaVersion: DefaultKafkaVersion,
-			BaseImage:    DefaultBaseImage,
-			DistSource:   DefaultDistSource,
-			Context:      DefaultImageContext,
-		},
-		Kcat:       Kcat{Enabled: true, Image: DefaultKcatImage},
-		Security:   Security{Mode: DefaultSecurity, Users: map[string]User{}},
-		Monitoring: DefaultMonitoring,
+		KafkaVersion:     DefaultKafkaVersion,
+		Security:         Security{Mode: DefaultSecurity, Users: map[string]User{}},
+		Monitoring:       DefaultMonitoring,
 	}
 }

@@ -146,7 +146,6 @@ func TestRenderHash(t *testing.T) {
 	}{
 		{name: "growing from 3 to 4 replicas with 3 controllers keeps the hash", mutate: withReplicas(4, 3)},
 		{name: "growing from 3 to 7 replicas with 3 controllers keeps the hash", mutate: withReplicas(7, 3)},
-		{name: "toggling kcat keeps the hash", mutate: func(c *Config) { c.Kcat.Enabled = false }},
 		{name: "a broker property rolls the pods", mutate: func(c *Config) {
 			c.BrokerProperties = map[string]string{"log.retention.hours": "24"}
 		}, wantChanged: true},

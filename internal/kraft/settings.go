@@ -14,16 +14,15 @@ import (
 // Pulumi's config.Get has this shape; tests pass a map.
 type Lookup func(key string) (string, bool)
 
-// Keys lists every config key kafka-kraft reads, in README order.
+// Keys lists every config key of the Kafka cluster, in README order (internal/delivery has the
+// registry, image and kcat keys).
 var Keys = []string{
 	KeyReplicas, KeyControllers, KeyNamespace, KeyClusterDomain, KeyClusterID,
 	KeyExternalHost, KeyExternalNodePortBase,
 	KeyStorageSize, KeyStorageClass, KeyStorageHostPath, KeySpread, KeyReassignmentThrottle,
 	KeyCPURequest, KeyCPULimit, KeyMemoryRequest, KeyMemoryLimit, KeyHeapOpts,
 	KeyBrokerProperties,
-	KeyRegistry, KeyRegistryImage, KeyRegistryNodePort, KeyRegistrySize,
-	KeyImage, KeyImageRepository, KeyKafkaVersion, KeyBaseImage, KeyDistSource, KeyImageContext,
-	KeyKcatEnabled, KeyKcatImage,
+	KeyKafkaVersion,
 	KeySecurity, KeyUsers,
 	KeyMonitoring,
 }
@@ -34,36 +33,9 @@ var Keys = []string{
 // into 0 without complaint.
 func FromSettings(project, stack string, get Lookup) (Config, error) {
 	c := Defaults(project, stack)
+	r := NewReader(get)
+	str, integer := r.String, r.Int
 	var errs []error
-	str := func(key string, dst *string) {
-		if v, ok := get(key); ok {
-			*dst = strings.TrimSpace(v)
-		}
-	}
-	integer := func(key string, dst *int) bool {
-		v, ok := get(key)
-		if !ok {
-			return false
-		}
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil {
-			errs = append(errs, fmt.Errorf("config %q = %q: must be a whole number", key, v))
-			return false
-		}
-		*dst = n
-		return true
-	}
-	boolean := func(key string, dst *bool) {
-		if v, ok := get(key); ok {
-			b, err := strconv.ParseBool(strings.TrimSpace(v))
-			if err != nil {
-				errs = append(errs, fmt.Errorf("config %q = %q: must be true or false", key, v))
-				return
-			}
-			*dst = b
-		}
-	}
-
 	integer(KeyReplicas, &c.Replicas)
 	// controllers defaults from the replica count the stack chose, not from the default count.
 	if !integer(KeyControllers, &c.Controllers) {
@@ -91,18 +63,7 @@ func FromSettings(project, stack string, get Lookup) (Config, error) {
 		}
 		c.BrokerProperties = props
 	}
-	str(KeyRegistry, &c.Registry.Existing)
-	str(KeyRegistryImage, &c.Registry.Image)
-	integer(KeyRegistryNodePort, &c.Registry.NodePort)
-	str(KeyRegistrySize, &c.Registry.Size)
-	str(KeyImage, &c.Image.Prebuilt)
-	str(KeyImageRepository, &c.Image.Repository)
-	str(KeyKafkaVersion, &c.Image.KafkaVersion)
-	str(KeyBaseImage, &c.Image.BaseImage)
-	str(KeyDistSource, &c.Image.DistSource)
-	str(KeyImageContext, &c.Image.Context)
-	boolean(KeyKcatEnabled, &c.Kcat.Enabled)
-	str(KeyKcatImage, &c.Kcat.Image)
+	str(KeyKafkaVersion, &c.KafkaVersion)
 	str(KeySecurity, &c.Security.Mode)
 	str(KeyMonitoring, &c.Monitoring)
 	if v, ok := get(KeyUsers); ok && strings.TrimSpace(v) != "" {
@@ -113,8 +74,56 @@ func FromSettings(project, stack string, get Lookup) (Config, error) {
 			c.Security.Users = users
 		}
 	}
-	return c, errors.Join(errs...)
+	return c, errors.Join(append([]error{r.Err()}, errs...)...)
 }
+
+// Reader reads typed config values, collecting one error per value of the wrong type (naming the
+// key and the expected type). Strict parsing matters: Pulumi's own GetInt turns "three" into 0
+// without complaint.
+type Reader struct {
+	get  Lookup
+	errs []error
+}
+
+// NewReader reads from get.
+func NewReader(get Lookup) *Reader { return &Reader{get: get} }
+
+// String sets *dst to the key's value, trimmed, when it is set.
+func (r *Reader) String(key string, dst *string) {
+	if v, ok := r.get(key); ok {
+		*dst = strings.TrimSpace(v)
+	}
+}
+
+// Int sets *dst to the key's whole number and reports whether it did.
+func (r *Reader) Int(key string, dst *int) bool {
+	v, ok := r.get(key)
+	if !ok {
+		return false
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("config %q = %q: must be a whole number", key, v))
+		return false
+	}
+	*dst = n
+	return true
+}
+
+// Bool sets *dst to the key's true or false.
+func (r *Reader) Bool(key string, dst *bool) {
+	if v, ok := r.get(key); ok {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			r.errs = append(r.errs, fmt.Errorf("config %q = %q: must be true or false", key, v))
+			return
+		}
+		*dst = b
+	}
+}
+
+// Err is every error so far, or nil.
+func (r *Reader) Err() error { return errors.Join(r.errs...) }
 
 // parseProperties reads the brokerProperties object. Pulumi stores structured config as JSON;
 // `pulumi config set --path 'brokerProperties["log.retention.hours"]' 24` yields a number, so

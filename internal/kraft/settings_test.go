@@ -51,9 +51,9 @@ func TestFromSettings(t *testing.T) {
 		},
 		{
 			name:     "whitespace around values is ignored",
-			settings: map[string]string{KeyReplicas: " 4 ", KeyNamespace: " streaming\n", KeyKcatEnabled: " false "},
+			settings: map[string]string{KeyReplicas: " 4 ", KeyNamespace: " streaming\n", KeyKafkaVersion: " 4.3.1 "},
 			want: func(c *Config) {
-				c.Replicas, c.Controllers, c.Namespace, c.Kcat.Enabled = 4, 3, "streaming", false
+				c.Replicas, c.Controllers, c.Namespace, c.KafkaVersion = 4, 3, "streaming", "4.3.1"
 			},
 		},
 		{
@@ -63,26 +63,15 @@ func TestFromSettings(t *testing.T) {
 				KeyExternalHost: "kafka.example.com", KeyExternalNodePortBase: "32000",
 				KeyStorageSize: "10Gi", KeyStorageClass: "local-path", KeyStorageHostPath: "/data",
 				KeyCPURequest: "500m", KeyCPULimit: "2", KeyMemoryRequest: "2Gi", KeyMemoryLimit: "3Gi",
-				KeyHeapOpts: "-Xmx1g", KeyRegistry: "registry.example.com:5000", KeyRegistryImage: "registry:3",
-				KeyRegistryNodePort: "31600", KeyRegistrySize: "5Gi", KeyImage: "example.com/kafka:1",
-				KeyImageRepository: "kafka", KeyKafkaVersion: "4.3.1", KeyBaseImage: "eclipse-temurin:17-jre",
-				KeyDistSource: "context", KeyImageContext: "./img", KeyKcatImage: "example.com/kcat:1",
+				KeyHeapOpts: "-Xmx1g", KeyKafkaVersion: "4.3.1",
 			},
 			want: func(c *Config) {
 				c.ClusterDomain, c.ClusterID = "k8s.example", "MkU3OEVBNTcwNTJENDM2Qg"
 				c.ExternalHost, c.ExternalNodePortBase = "kafka.example.com", 32000
 				c.Storage = Storage{Size: "10Gi", Class: "local-path", HostPath: "/data"}
 				c.Resources = Resources{CPURequest: "500m", CPULimit: "2", MemoryRequest: "2Gi", MemoryLimit: "3Gi", HeapOpts: "-Xmx1g"}
-				c.Registry = Registry{Existing: "registry.example.com:5000", Image: "registry:3", NodePort: 31600, Size: "5Gi"}
-				c.Image = Image{Prebuilt: "example.com/kafka:1", Repository: "kafka", KafkaVersion: "4.3.1",
-					BaseImage: "eclipse-temurin:17-jre", DistSource: "context", Context: "./img"}
-				c.Kcat.Image = "example.com/kcat:1"
+				c.KafkaVersion = "4.3.1"
 			},
-		},
-		{
-			name:     "kcat disabled",
-			settings: map[string]string{KeyKcatEnabled: "false"},
-			want:     func(c *Config) { c.Kcat.Enabled = false },
 		},
 		{
 			name: "broker properties of every JSON scalar type",
@@ -151,8 +140,6 @@ func TestFromSettingsErrors(t *testing.T) {
 		{name: "replicas spelt out", settings: map[string]string{KeyReplicas: "three"}, wantKeys: []string{KeyReplicas}, wantText: []string{"must be a whole number", `"three"`}},
 		{name: "fractional controllers", settings: map[string]string{KeyControllers: "1.5"}, wantKeys: []string{KeyControllers}, wantText: []string{"must be a whole number"}},
 		{name: "empty node port base", settings: map[string]string{KeyExternalNodePortBase: ""}, wantKeys: []string{KeyExternalNodePortBase}, wantText: []string{"must be a whole number"}},
-		{name: "registry node port with a unit", settings: map[string]string{KeyRegistryNodePort: "31500/tcp"}, wantKeys: []string{KeyRegistryNodePort}, wantText: []string{"must be a whole number"}},
-		{name: "kcat yes", settings: map[string]string{KeyKcatEnabled: "yes"}, wantKeys: []string{KeyKcatEnabled}, wantText: []string{"must be true or false"}},
 		{name: "malformed broker properties JSON", settings: map[string]string{KeyBrokerProperties: `{"log.retention.hours": 24`}, wantKeys: []string{KeyBrokerProperties}, wantText: []string{"must be an object of Kafka settings"}},
 		{name: "broker properties as a list", settings: map[string]string{KeyBrokerProperties: `["log.retention.hours=24"]`}, wantKeys: []string{KeyBrokerProperties}, wantText: []string{"must be an object"}},
 		{name: "broker properties in properties syntax", settings: map[string]string{KeyBrokerProperties: `log.retention.hours=24`}, wantKeys: []string{KeyBrokerProperties}, wantText: []string{"must be an object"}},
@@ -165,9 +152,9 @@ func TestFromSettingsErrors(t *testing.T) {
 		},
 		{
 			name:     "every malformed setting is reported",
-			settings: map[string]string{KeyReplicas: "three", KeyKcatEnabled: "yes", KeyRegistryNodePort: "x"},
-			wantKeys: []string{KeyReplicas, KeyKcatEnabled, KeyRegistryNodePort},
-			wantText: []string{"whole number", "true or false"},
+			settings: map[string]string{KeyReplicas: "three", KeyExternalNodePortBase: "x", KeyUsers: "[]"},
+			wantKeys: []string{KeyReplicas, KeyExternalNodePortBase, KeyUsers},
+			wantText: []string{"whole number", "must be an object of users"},
 		},
 	}
 	for _, tt := range tests {

@@ -147,7 +147,7 @@ func InstanceStableLabels(instance, component string) map[string]string {
 func Labels(c Config, component string) map[string]string {
 	l := StableLabels(c, component)
 	if component == StatefulSetName {
-		l["app.kubernetes.io/version"] = c.Image.KafkaVersion
+		l["app.kubernetes.io/version"] = c.KafkaVersion
 	}
 	return l
 }
@@ -202,21 +202,6 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
-
-// RegistryAddress is the registry that images are pushed to and pulled from: the existing one, or
-// the in-cluster registry's NodePort on localhost (every node answers it, and containerd pulls from
-// localhost over plain HTTP without extra configuration).
-func RegistryAddress(c Config) string {
-	if c.Registry.Existing != "" {
-		return c.Registry.Existing
-	}
-	return fmt.Sprintf("localhost:%d", c.Registry.NodePort)
-}
-
-// ImageName is the tag the KafkaImage component builds and pushes.
-func ImageName(c Config) string {
-	return fmt.Sprintf("%s/%s:%s", RegistryAddress(c), c.Image.Repository, c.Image.KafkaVersion)
-}
 
 // MaxUnavailable is the disruption budget of the Kafka pods: how many may be down by choice (a
 // drain, an eviction) at once. One, so that with RF 3 and min.insync.replicas 2 every partition

@@ -317,8 +317,8 @@ func TestLabels(t *testing.T) {
 		wantKeys  []string
 	}{
 		{name: "kafka carries the version outside the selector", component: StatefulSetName, wantKeys: []string{"app.kubernetes.io/version"}},
-		{name: "kcat", component: KcatName},
-		{name: "registry", component: RegistryName},
+		{name: "kcat", component: "kafka-cat"},
+		{name: "registry", component: "registry"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -332,7 +332,7 @@ func TestLabels(t *testing.T) {
 				if labels[k] != v {
 					t.Errorf("Labels()[%q] = %q, want the selector's %q (selector must be a subset)", k, labels[k], v)
 				}
-				if strings.Contains(k, "version") || versionLike.MatchString(v) || strings.Contains(v, c.Image.KafkaVersion) {
+				if strings.Contains(k, "version") || versionLike.MatchString(v) || strings.Contains(v, c.KafkaVersion) {
 					t.Errorf("selector label %s=%s looks like a version; selectors are immutable", k, v)
 				}
 			}
@@ -343,10 +343,8 @@ func TestLabels(t *testing.T) {
 			}
 			// What may change over a stack's life must not move the selector.
 			changed := testConfig(func(c *Config) {
-				c.Image.KafkaVersion = "4.5.0"
-				c.Image.Prebuilt = "example.com/kafka:other"
+				c.KafkaVersion = "4.5.0"
 				c.Replicas, c.Controllers = 5, 3
-				c.Kcat.Image = "example.com/kcat:2"
 			})
 			if other := SelectorLabels(changed, tt.component); !maps.Equal(other, sel) {
 				t.Errorf("SelectorLabels changed with version/image/replicas: %v -> %v", sel, other)
@@ -365,7 +363,7 @@ func TestHostPathDir(t *testing.T) {
 	}{
 		{name: "default root", hostPath: "/mnt/kafka", volume: "kafka-0", want: "/mnt/kafka/dev/kafka-0"},
 		{name: "trailing slash on the root", hostPath: "/mnt/kafka/", volume: "kafka-1", want: "/mnt/kafka/dev/kafka-1"},
-		{name: "registry volume", hostPath: "/data", volume: RegistryName, want: "/data/dev/registry"},
+		{name: "registry volume", hostPath: "/data", volume: "registry", want: "/data/dev/registry"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -399,36 +397,6 @@ func TestPersistentVolumeName(t *testing.T) {
 			t.Errorf("%s and %s share the cluster-scoped PersistentVolume name %q", name, prev, n)
 		}
 		names[n] = name
-	}
-}
-
-func TestRegistryAddressAndImageName(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name      string
-		mutate    func(*Config)
-		wantAddr  string
-		wantImage string
-	}{
-		{name: "in-cluster registry on its node port", wantAddr: "localhost:31500", wantImage: "localhost:31500/kafka-kraft:4.4.0"},
-		{
-			name:      "existing registry",
-			mutate:    func(c *Config) { c.Registry.Existing = "registry.example.com:5000" },
-			wantAddr:  "registry.example.com:5000",
-			wantImage: "registry.example.com:5000/kafka-kraft:4.4.0",
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			c := testConfig(tt.mutate)
-			if got := RegistryAddress(c); got != tt.wantAddr {
-				t.Errorf("RegistryAddress() = %q, want %q", got, tt.wantAddr)
-			}
-			if got := ImageName(c); got != tt.wantImage {
-				t.Errorf("ImageName() = %q, want %q", got, tt.wantImage)
-			}
-		})
 	}
 }
 

@@ -46,7 +46,7 @@ func DeployedOf(c Config) Deployed {
 		HostPath:     c.Storage.HostPath,
 
 		VolumeGenerations: c.VolumeGenerations,
-		KafkaVersion:      c.Image.KafkaVersion,
+		KafkaVersion:      c.KafkaVersion,
 		Security:          c.Security.Mode,
 	}
 }
@@ -88,8 +88,8 @@ func CheckTransition(prev Deployed, next Config) error {
 			"the first %d nodes are the KRaft voters and are never removed; %d is the fewest replicas this cluster can have (broker-only nodes are removed after their partitions are moved)",
 			prev.Controllers, prev.Controllers))
 	}
-	if from, to := Releases[prev.KafkaVersion], Releases[next.Image.KafkaVersion]; from.Version != "" && to.Version != "" && to.MetadataVersion() < from.MetadataVersion() {
-		refuse(KeyKafkaVersion, prev.KafkaVersion, next.Image.KafkaVersion, fmt.Sprintf(
+	if from, to := Releases[prev.KafkaVersion], Releases[next.KafkaVersion]; from.Version != "" && to.Version != "" && to.MetadataVersion() < from.MetadataVersion() {
+		refuse(KeyKafkaVersion, prev.KafkaVersion, next.KafkaVersion, fmt.Sprintf(
 			"the cluster's metadata.version was raised to %d (Kafka %s's) once every node ran %s; Kafka %s supports metadata.version up to %d and would not start on this metadata, "+
 				"and Kafka cannot lower metadata.version. Stay on %s or later",
 			from.MetadataVersion(), from.Version, from.Version, to.Version, to.MetadataVersion(), from.Version))

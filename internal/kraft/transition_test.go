@@ -34,14 +34,14 @@ func TestCheckTransition(t *testing.T) {
 		{name: "unchanged config", prev: deployed, next: next(nil)},
 		{name: "growing brokers", prev: deployed, next: next(withReplicas(5, 3))},
 		{name: "changing settings that are not recorded", prev: deployed, next: next(func(c *Config) {
-			c.Resources.HeapOpts, c.Kcat.Enabled = "-Xmx2g", false
+			c.Resources.HeapOpts, c.Monitoring = "-Xmx2g", MonitoringNone
 			c.BrokerProperties = map[string]string{"num.partitions": "6"}
 		})},
-		{name: "upgrading Kafka", prev: DeployedOf(next(func(c *Config) { c.Image.KafkaVersion = "4.3.1" })), next: next(nil)},
+		{name: "upgrading Kafka", prev: DeployedOf(next(func(c *Config) { c.KafkaVersion = "4.3.1" })), next: next(nil)},
 		{
 			name: "a release below the raised metadata.version",
 			prev: deployed,
-			next: next(func(c *Config) { c.Image.KafkaVersion = "4.3.1" }),
+			next: next(func(c *Config) { c.KafkaVersion = "4.3.1" }),
 			want: []refusal{{KeyKafkaVersion, "from 4.4.0 to 4.3.1", "metadata.version was raised to 33 (Kafka 4.4.0's) once every node ran 4.4.0; Kafka 4.3.1 supports metadata.version up to 30"}},
 		},
 		{name: "removing broker-only nodes (the scale-down Job moves their replicas)", prev: DeployedOf(next(withReplicas(5, 3))), next: next(withReplicas(3, 3))},

@@ -29,18 +29,7 @@ const (
 	KeyMemoryLimit          = "memoryLimit"
 	KeyHeapOpts             = "heapOpts"
 	KeyBrokerProperties     = "brokerProperties"
-	KeyRegistry             = "registry"
-	KeyRegistryImage        = "registryImage"
-	KeyRegistryNodePort     = "registryNodePort"
-	KeyRegistrySize         = "registrySize"
-	KeyImage                = "image"
-	KeyImageRepository      = "imageRepository"
 	KeyKafkaVersion         = "kafkaVersion"
-	KeyBaseImage            = "baseImage"
-	KeyDistSource           = "kafkaDistSource"
-	KeyImageContext         = "imageContext"
-	KeyKcatEnabled          = "kcat"
-	KeyKcatImage            = "kcatImage"
 	KeySpread               = "spread"
 	KeyReassignmentThrottle = "reassignmentThrottle"
 	KeySecurity             = "security"
@@ -94,9 +83,6 @@ var (
 	quantity = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$`)
 	// byteQuantity is a quantity of bytes: no milli suffix, no fraction.
 	byteQuantity = regexp.MustCompile(`^[1-9][0-9]*(k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$`)
-	// imageRef is a pragmatic docker reference check: [registry/]path[:tag][@sha256:hex].
-	imageRef = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._:/-]*(:[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127})?(@sha256:[a-f0-9]{64})?$`)
-	repoName = regexp.MustCompile(`^[a-z0-9]+([._/-][a-z0-9]+)*$`)
 )
 
 // KeyInstance stands for the stack name (Config.Stack) in the names ValidateCluster gives a namer:
@@ -113,20 +99,13 @@ func ConfigKeyName(key string) string {
 }
 
 // Validate checks every setting and returns one error listing all problems, each naming the config
-// key, the offending value and what is allowed. It runs before any resource is created.
+// key, the offending value and what is allowed. It runs before any resource is created. (The
+// registry, image build and kcat settings are internal/delivery's.)
 func (c Config) Validate() error {
-	var errs []error
-	if err := c.ValidateCluster(ConfigKeyName); err != nil {
-		errs = append(errs, err)
-	}
-	if err := c.validateDelivery(); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
+	return c.ValidateCluster(ConfigKeyName)
 }
 
-// ValidateCluster checks the settings of the Kafka cluster itself (everything but the registry,
-// image build and kcat settings) and returns one error listing all problems. name turns a key
+// ValidateCluster checks the settings and returns one error listing all problems. name turns a key
 // (one of the Key constants, possibly with a suffix such as brokerProperties.<key>) into what the
 // caller's users call that setting: ConfigKeyName for the program, a Go field path for a library
 // caller.
@@ -240,7 +219,7 @@ func (c Config) ValidateCluster(name func(key string) string) error {
 
 	// Keys are checked against the release the nodes run (an unknown kafkaVersion is reported
 	// below; its keys are checked against the default release meanwhile).
-	keysOf := c.Image.KafkaVersion
+	keysOf := c.KafkaVersion
 	if _, ok := Releases[keysOf]; !ok {
 		keysOf = DefaultKafkaVersion
 	}
@@ -265,9 +244,9 @@ func (c Config) ValidateCluster(name func(key string) string) error {
 	}
 
 	// The release the image runs, built or prebuilt: its broker keys and feature levels are known.
-	if _, ok := Releases[c.Image.KafkaVersion]; !ok {
-		bad(KeyKafkaVersion, c.Image.KafkaVersion, "must be one of %s: the Kafka releases whose broker settings and feature levels kafka-kraft knows (with %q set, the release that image runs)",
-			strings.Join(ReleaseVersions(), ", "), KeyImage)
+	if _, ok := Releases[c.KafkaVersion]; !ok {
+		bad(KeyKafkaVersion, c.KafkaVersion, "must be one of %s: the Kafka releases whose broker settings and feature levels kafka-kraft knows (with a prebuilt image, the release that image runs)",
+			strings.Join(ReleaseVersions(), ", "))
 	}
 	if c.Spread != SpreadSoft && c.Spread != SpreadHard {
 		bad(KeySpread, c.Spread, "must be %q (prefer one pod per node and zone) or %q (never two pods on one node)", SpreadSoft, SpreadHard)
@@ -276,55 +255,6 @@ func (c Config) ValidateCluster(name func(key string) string) error {
 		bad(KeyReassignmentThrottle, c.ReassignmentThrottle, "must be bytes per second per broker, at least 1Mi, such as %s", DefaultReassignmentThrottle)
 	}
 	c.validateSecurity(bad)
-	return errors.Join(errs...)
-}
-
-// validateDelivery checks the settings of how the image is built and delivered (registry, image
-// build, kcat): the program's, not the cluster's (ValidateCluster).
-func (c Config) validateDelivery() error {
-	var errs []error
-	bad := func(key string, value any, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s = %v: %s", ConfigKeyName(key), quoteIfString(value), fmt.Sprintf(format, args...)))
-	}
-	extLast := c.ExternalNodePortBase + max(c.Replicas, 1) - 1
-	if c.Registry.Existing == "" {
-		if c.Registry.NodePort < MinNodePort || c.Registry.NodePort > MaxNodePort {
-			bad(KeyRegistryNodePort, c.Registry.NodePort, "must be within %d-%d", MinNodePort, MaxNodePort)
-		} else if c.Registry.NodePort >= c.ExternalNodePortBase && c.Registry.NodePort <= extLast {
-			bad(KeyRegistryNodePort, c.Registry.NodePort, "collides with the broker node ports %d-%d (%s)",
-				c.ExternalNodePortBase, extLast, KeyExternalNodePortBase)
-		}
-		if !imageRef.MatchString(c.Registry.Image) {
-			bad(KeyRegistryImage, c.Registry.Image, "must be an image reference such as registry:2.8.3")
-		}
-		if !byteQuantity.MatchString(c.Registry.Size) {
-			bad(KeyRegistrySize, c.Registry.Size, "must be a positive Kubernetes byte quantity such as 2Gi or 500Mi")
-		}
-	} else if !validHostPort(c.Registry.Existing) {
-		bad(KeyRegistry, c.Registry.Existing, "must be host or host:port of an existing registry, such as registry.example.com:5000")
-	}
-
-	if c.Image.Prebuilt != "" {
-		if !imageRef.MatchString(c.Image.Prebuilt) {
-			bad(KeyImage, c.Image.Prebuilt, "must be an image reference such as registry.example.com/kafka-kraft:4.4.0 or name@sha256:<digest>")
-		}
-	} else {
-		if !imageRef.MatchString(c.Image.BaseImage) {
-			bad(KeyBaseImage, c.Image.BaseImage, "must be an image reference of a Java 17+ runtime, such as %s", DefaultBaseImage)
-		}
-		if c.Image.DistSource != DistSourceApache && c.Image.DistSource != DistSourceContext {
-			bad(KeyDistSource, c.Image.DistSource, "must be %q (download from the Apache site) or %q (docker/dist in the build context)", DistSourceApache, DistSourceContext)
-		}
-		if !repoName.MatchString(c.Image.Repository) {
-			bad(KeyImageRepository, c.Image.Repository, "must be a lower-case repository name such as kafka-kraft")
-		}
-		if c.Image.Context == "" {
-			bad(KeyImageContext, c.Image.Context, "must be the docker build context directory, such as ./docker")
-		}
-	}
-	if c.Kcat.Enabled && c.Kcat.Image != "" && !imageRef.MatchString(c.Kcat.Image) {
-		bad(KeyKcatImage, c.Kcat.Image, "must be an image reference such as registry.example.com/kcat:1.7.1 (with librdkafka 2.6.1 or later for SCRAM against Kafka 4), or unset to build docker/kcat")
-	}
 	return errors.Join(errs...)
 }
 
@@ -341,20 +271,6 @@ func KnownBrokerKey(version, k string) bool {
 	return false
 }
 
-func validHostPort(s string) bool {
-	host, port, err := net.SplitHostPort(s)
-	if err != nil {
-		host, port = s, ""
-	}
-	if port != "" {
-		var p int
-		if _, err := fmt.Sscanf(port, "%d", &p); err != nil || p < 1 || p > 65535 || fmt.Sprint(p) != port {
-			return false
-		}
-	}
-	return host != "" && (net.ParseIP(host) != nil || dnsName.MatchString(host))
-}
-
 func quoteIfString(v any) any {
 	if s, ok := v.(string); ok {
 		return fmt.Sprintf("%q", s)
@@ -365,3 +281,9 @@ func quoteIfString(v any) any {
 // IsLabelValue reports whether v is a Kubernetes label value: at most 63 letters, digits, '-', '_'
 // or '.', starting and ending with a letter or digit.
 func IsLabelValue(v string) bool { return labelValue.MatchString(v) && len(v) <= 63 }
+
+// IsByteQuantity reports whether s is a positive Kubernetes quantity of bytes (1Gi, 500Mi, 1000).
+func IsByteQuantity(s string) bool { return byteQuantity.MatchString(s) }
+
+// IsDNSName reports whether s is a DNS name (letters, digits, '-', dot-separated labels).
+func IsDNSName(s string) bool { return dnsName.MatchString(s) }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kafka-kraft/kafka-kraft/internal/delivery"
 	goldenfile "github.com/kafka-kraft/kafka-kraft/internal/golden"
 	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
 )
@@ -16,7 +17,7 @@ import (
 var updateGolden = flag.Bool("update", false, "rewrite testdata/*.golden from the current program")
 
 // changeValues holds, for every configuration key, a changed value that a user might set on a
-// running default stack. Every key in kraft.Keys must have one: a key added without an entry
+// running default stack. Every key in Keys() must have one: a key added without an entry
 // fails TestEveryConfigChangeUpdatesTheStatefulSetInPlace.
 var changeValues = map[string]string{
 	kraft.KeyReplicas:             "4",
@@ -40,18 +41,18 @@ var changeValues = map[string]string{
 	kraft.KeyMemoryLimit:          "3Gi",
 	kraft.KeyHeapOpts:             "-Xms768m -Xmx768m",
 	kraft.KeyBrokerProperties:     `{"log.retention.hours": "72"}`,
-	kraft.KeyRegistry:             "registry.example:5000",
-	kraft.KeyRegistryImage:        "registry.example/registry:2.8.3",
-	kraft.KeyRegistryNodePort:     "31501",
-	kraft.KeyRegistrySize:         "20Gi",
-	kraft.KeyImage:                "registry.example/kafka:4.4.0",
-	kraft.KeyImageRepository:      "kafka-kraft-other",
+	delivery.KeyRegistry:          "registry.example:5000",
+	delivery.KeyRegistryImage:     "registry.example/registry:2.8.3",
+	delivery.KeyRegistryNodePort:  "31501",
+	delivery.KeyRegistrySize:      "20Gi",
+	delivery.KeyImage:             "registry.example/kafka:4.4.0",
+	delivery.KeyImageRepository:   "kafka-kraft-other",
 	kraft.KeyKafkaVersion:         "4.3.1",
-	kraft.KeyBaseImage:            "eclipse-temurin:17.0.16_8-jre-noble",
-	kraft.KeyDistSource:           "context",
-	kraft.KeyImageContext:         "./docker-other",
-	kraft.KeyKcatEnabled:          "false",
-	kraft.KeyKcatImage:            "registry.example/kcat:1.7.1",
+	delivery.KeyBaseImage:         "eclipse-temurin:17.0.16_8-jre-noble",
+	delivery.KeyDistSource:        "context",
+	delivery.KeyImageContext:      "./docker-other",
+	delivery.KeyKcatEnabled:       "false",
+	delivery.KeyKcatImage:         "registry.example/kcat:1.7.1",
 }
 
 // statefulSetImmutable are the StatefulSet spec fields Kubernetes refuses to update: a change to
@@ -82,7 +83,7 @@ func TestEveryConfigChangeUpdatesTheStatefulSetInPlace(t *testing.T) {
 
 	var golden strings.Builder
 	golden.WriteString("# key: what a change of it on a deployed default stack does (TestEveryConfigChangeUpdatesTheStatefulSetInPlace)\n")
-	for _, key := range kraft.Keys {
+	for _, key := range Keys() {
 		value, ok := changeValues[key]
 		if !ok {
 			t.Errorf("config key %q has no entry in changeValues: say what changing it does", key)

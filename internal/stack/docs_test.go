@@ -8,8 +8,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-
-	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
 )
 
 func TestReadmeDocumentsEveryKeyAndOutput(t *testing.T) {
@@ -19,7 +17,7 @@ func TestReadmeDocumentsEveryKeyAndOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	readme := string(b)
-	for _, key := range kraft.Keys {
+	for _, key := range Keys() {
 		// A row of the configuration table starts with the key in backticks (cpu and memory share rows).
 		if !regexp.MustCompile("(?m)^\\| (`[a-zA-Z]+` / )?`" + key + "`").MatchString(readme) {
 			t.Errorf("README configuration table has no row for %q", key)
@@ -51,16 +49,12 @@ func TestCommittedDevStackIsValid(t *testing.T) {
 	if len(values) == 0 {
 		t.Fatal("no kafka-kraft: keys found in Pulumi.dev.yaml")
 	}
-	c, err := kraft.FromSettings("kafka-kraft", "dev", func(k string) (string, bool) { v, ok := values[k]; return v, ok })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Validate(); err != nil {
+	if _, err := ParseSettings("kafka-kraft", "dev", func(k string) (string, bool) { v, ok := values[k]; return v, ok }); err != nil {
 		t.Fatalf("Pulumi.dev.yaml is rejected by the program:\n%v", err)
 	}
 	for k := range values {
 		known := false
-		for _, key := range kraft.Keys {
+		for _, key := range Keys() {
 			known = known || key == k
 		}
 		if !known {

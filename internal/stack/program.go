@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/kafka-kraft/kafka-kraft/components/kraftcluster"
 	"github.com/kafka-kraft/kafka-kraft/components/registry"
 	"github.com/kafka-kraft/kafka-kraft/internal/clientauth"
+	"github.com/kafka-kraft/kafka-kraft/internal/delivery"
 	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
 	"github.com/kafka-kraft/kafka-kraft/internal/pki"
 	"github.com/kafka-kraft/kafka-kraft/internal/scaledown"
@@ -57,22 +59,39 @@ const (
 	OutputSecurityProtocol = "securityProtocol"
 )
 
+// Settings are everything a stack sets: the Kafka cluster (the pure core's kraft.Config) and how
+// its image reaches the nodes (registry, image build, kcat: delivery.Config).
+type Settings struct {
+	kraft.Config
+	Delivery delivery.Config
+}
+
+// Keys lists every config key the program reads: the cluster's, then the delivery settings'.
+func Keys() []string { return append(slices.Clone(kraft.Keys), delivery.Keys...) }
+
+// ParseSettings builds and validates the Settings from raw config values.
+func ParseSettings(project, stack string, get kraft.Lookup) (Settings, error) {
+	c, err := kraft.FromSettings(project, stack, get)
+	d, derr := delivery.FromSettings(get)
+	s := Settings{Config: c, Delivery: d}
+	if err := errors.Join(err, derr); err != nil {
+		return s, err
+	}
+	return s, errors.Join(c.Validate(), d.Validate(c))
+}
+
 // LoadConfig reads and validates the stack configuration.
-func LoadConfig(ctx *pulumi.Context) (kraft.Config, error) {
+func LoadConfig(ctx *pulumi.Context) (Settings, error) {
 	cfg := config.New(ctx, "")
-	c, err := kraft.FromSettings(ctx.Project(), ctx.Stack(), func(key string) (string, bool) {
+	return ParseSettings(ctx.Project(), ctx.Stack(), func(key string) (string, bool) {
 		v, err := cfg.Try(key)
 		return v, err == nil
 	})
-	if err != nil {
-		return c, err
-	}
-	return c, c.Validate()
 }
 
 // Outputs are the stack outputs Deploy produces, before they are exported.
 type Outputs struct {
-	Config                   kraft.Config
+	Config                   Settings
 	BootstrapServers         pulumi.StringOutput
 	ExternalBootstrapServers pulumi.StringOutput
 	Registry                 pulumi.StringOutput
@@ -92,7 +111,7 @@ func Program(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
-	d := kraft.DeployedOf(out.Config)
+	d := kraft.DeployedOf(out.Config.Config)
 	ctx.Export(OutputBootstrapServers, out.BootstrapServers)
 	ctx.Export(OutputExternalBootstrapServers, out.ExternalBootstrapServers)
 	ctx.Export(OutputRegistry, out.Registry)
@@ -101,7 +120,7 @@ func Program(ctx *pulumi.Context) error {
 	ctx.Export(OutputClusterID, out.ClusterID)
 	ctx.Export(OutputKcatCommand, out.KcatCommand)
 	ctx.Export(OutputSecurityState, pulumi.ToSecret(pulumi.String(out.Security.JSON())))
-	if out.Config.Registry.Existing == "" {
+	if out.Config.Delivery.Registry.Existing == "" {
 		ctx.Export(OutputRegistryUser, pulumi.String(pki.RegistryUser))
 		ctx.Export(OutputRegistryPassword, pulumi.ToSecret(pulumi.String(out.Security.RegistryPassword)))
 	}
@@ -147,10 +166,11 @@ func Program(ctx *pulumi.Context) error {
 // Deploy validates the configuration, checks it against the running deployment and creates the
 // resources.
 func Deploy(ctx *pulumi.Context) (*Outputs, error) {
-	c, err := LoadConfig(ctx)
+	settings, err := LoadConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("invalid configuration (nothing was changed):\n%w", err)
 	}
+	c, d := settings.Config, settings.Delivery
 	prev, prevState, err := previousDeployment(ctx)
 	if err != nil {
 		return nil, err
@@ -190,17 +210,17 @@ func Deploy(ctx *pulumi.Context) (*Outputs, error) {
 
 	// The registry address is an output of the Registry component when one is deployed, so the
 	// image push waits until the registry answers.
-	registryAddr := pulumi.String(kraft.RegistryAddress(c)).ToStringOutput()
+	registryAddr := pulumi.String(delivery.RegistryAddress(d)).ToStringOutput()
 	var imageDeps []pulumi.Resource
 	var pushAuth *docker.RegistryArgs
-	if c.Registry.Existing == "" {
+	if d.Registry.Existing == "" {
 		// Our registry takes pushes and pulls with the stack's credentials only; the pods pull with
 		// the pull secret. (An existing registry is the user's: its credentials are theirs too.)
 		c.ImagePullSecret = registry.PullSecretName
 		pushAuth = &docker.RegistryArgs{Server: registryAddr, Username: pulumi.String(pki.RegistryUser), Password: pulumi.ToSecret(pulumi.String(sec.RegistryPassword)).(pulumi.StringOutput)}
 		reg, err := registry.New(ctx, "registry", &registry.Args{
-			Namespace: namespace, Instance: c.Stack, Image: c.Registry.Image, NodePort: c.Registry.NodePort, Size: c.Registry.Size,
-			StorageClass: c.Storage.Class, VolumeName: kraft.PersistentVolumeName(c, kraft.RegistryName+"-data"), HostPath: kraft.HostPathDir(c, kraft.RegistryName),
+			Namespace: namespace, Instance: c.Stack, Image: d.Registry.Image, NodePort: d.Registry.NodePort, Size: d.Registry.Size,
+			StorageClass: c.Storage.Class, VolumeName: kraft.PersistentVolumeName(c, registry.Name+"-data"), HostPath: kraft.HostPathDir(c, registry.Name),
 			Auth: &registry.Auth{
 				Username: pki.RegistryUser, Password: sec.RegistryPassword, Htpasswd: sec.RegistryHtpasswd, SecretName: sec.Name("registry-auth", sec.RegistryHtpasswd),
 			}})
@@ -211,10 +231,10 @@ func Deploy(ctx *pulumi.Context) (*Outputs, error) {
 		imageDeps = append(imageDeps, reg)
 	}
 
-	image := pulumi.String(c.Image.Prebuilt).ToStringOutput()
-	if c.Image.Prebuilt == "" {
+	image := pulumi.String(d.Image.Prebuilt).ToStringOutput()
+	if d.Image.Prebuilt == "" {
 		img, err := kafkaimage.New(ctx, "kafka-image", &kafkaimage.Args{Registry: registryAddr, RegistryAuth: pushAuth,
-			Repository: c.Image.Repository, KafkaVersion: c.Image.KafkaVersion, BaseImage: c.Image.BaseImage, DistSource: c.Image.DistSource, Context: c.Image.Context},
+			Repository: d.Image.Repository, KafkaVersion: c.KafkaVersion, BaseImage: d.Image.BaseImage, DistSource: d.Image.DistSource, Context: d.Image.Context},
 			pulumi.DependsOn(imageDeps))
 		if err != nil {
 			return nil, err
@@ -235,15 +255,15 @@ func Deploy(ctx *pulumi.Context) (*Outputs, error) {
 		kcatCommand = pulumi.Sprintf("kcat -L -b %s -X security.protocol=SASL_SSL -X sasl.mechanisms=%s -X ssl.ca.location=ca.crt -X sasl.username=%s -X sasl.password=\"$KAFKA_PASSWORD\"",
 			cluster.ExternalBootstrapServers, kraft.ScramMechanism, kraft.AdminUser)
 	}
-	if c.Kcat.Enabled {
+	if d.Kcat.Enabled {
 		var kcatImage pulumi.StringInput
-		if c.Kcat.Image != "" {
-			kcatImage = pulumi.String(c.Kcat.Image)
+		if d.Kcat.Image != "" {
+			kcatImage = pulumi.String(d.Kcat.Image)
 		}
 		// kcat dials the headless Service's short name, which is in the brokers' certificates.
 		args := &kcatclient.Args{Namespace: namespace, Instance: c.Stack, BootstrapServers: pulumi.String(kraft.BootstrapServers(c)),
 			ExecBootstrap: pulumi.Sprintf("%s:%d", kraft.HeadlessServiceName, kraft.InternalPort),
-			Image:         kcatImage, Registry: registryAddr, RegistryAuth: pushAuth, Context: c.Image.Context, PullSecret: c.ImagePullSecret}
+			Image:         kcatImage, Registry: registryAddr, RegistryAuth: pushAuth, Context: d.Image.Context, PullSecret: c.ImagePullSecret}
 		if c.Security.Enabled() {
 			args.ExecBootstrap = pulumi.Sprintf("%s:%d", kraft.HeadlessServiceName, kraft.ClientPort)
 			args.ClientConfig = kcatclient.ClientConfig(sec.CACert, kraft.AdminUser, sec.AdminPassword)
@@ -257,7 +277,7 @@ func Deploy(ctx *pulumi.Context) (*Outputs, error) {
 	}
 
 	return &Outputs{
-		Config:                   c,
+		Config:                   Settings{Config: c, Delivery: d},
 		BootstrapServers:         cluster.BootstrapServers,
 		ExternalBootstrapServers: cluster.ExternalBootstrapServers,
 		Registry:                 registryAddr,
@@ -280,7 +300,7 @@ func clusterArgs(c kraft.Config, image pulumi.StringInput, sec pki.State) *kraft
 	}
 	r := c.Resources
 	return &kraftcluster.Args{
-		Image: image, KafkaVersion: c.Image.KafkaVersion, ImagePullSecret: c.ImagePullSecret,
+		Image: image, KafkaVersion: c.KafkaVersion, ImagePullSecret: c.ImagePullSecret,
 		Namespace: c.Namespace, Instance: c.Stack,
 		Replicas: c.Replicas, Controllers: c.Controllers, ClusterID: c.ClusterID, ClusterDomain: c.ClusterDomain,
 		ExternalHost: c.ExternalHost, ExternalNodePortBase: c.ExternalNodePortBase,

@@ -23,6 +23,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/internals"
 
+	"github.com/kafka-kraft/kafka-kraft/components/kcatclient"
+	"github.com/kafka-kraft/kafka-kraft/internal/delivery"
 	goldenfile "github.com/kafka-kraft/kafka-kraft/internal/golden"
 	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
 	"github.com/kafka-kraft/kafka-kraft/internal/pki"
@@ -494,7 +496,7 @@ func TestDefaultsDeployTheOriginalTopology(t *testing.T) {
 		t.Errorf("registry service = %v", reg.Inputs["spec"])
 	}
 	regDeploy := rec.one(t, tDeployment, "registry")
-	if get(t, regDeploy.Inputs, "spec.template.spec.containers.0.image") != kraft.DefaultRegistryImage {
+	if get(t, regDeploy.Inputs, "spec.template.spec.containers.0.image") != delivery.DefaultRegistryImage {
 		t.Errorf("registry image = %v", get(t, regDeploy.Inputs, "spec.template.spec.containers.0.image"))
 	}
 	if num(get(t, regDeploy.Inputs, "spec.template.spec.securityContext.runAsUser")) != kraft.KafkaUID ||
@@ -513,7 +515,7 @@ func TestDefaultsDeployTheOriginalTopology(t *testing.T) {
 		t.Errorf("kcat image inputs = %v", kcatImg.Inputs)
 	}
 	kcat := rec.one(t, tDeployment, "kcat")
-	if get(t, kcat.Inputs, "metadata.name") != kraft.KcatName || get(t, kcat.Inputs, "spec.template.spec.containers.0.image") != testDigest {
+	if get(t, kcat.Inputs, "metadata.name") != kcatclient.Name || get(t, kcat.Inputs, "spec.template.spec.containers.0.image") != testDigest {
 		t.Errorf("kcat deployment = %v, image %v", kcat.Inputs["metadata"], get(t, kcat.Inputs, "spec.template.spec.containers.0.image"))
 	}
 
@@ -1233,7 +1235,7 @@ func TestEveryPodIsRestricted(t *testing.T) {
 func TestKafkaUpgradeRollsAndRaisesTheFeatures(t *testing.T) {
 	t.Parallel()
 	old := kraft.Defaults("kafka-kraft", "test")
-	old.Image.KafkaVersion = "4.3.1"
+	old.KafkaVersion = "4.3.1"
 	rec, _, err := run(t, map[string]string{"kafkaVersion": "4.4.0"}, deployedMap(t, old))
 	if err != nil {
 		t.Fatal(err)

@@ -22,6 +22,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/kafka-kraft/kafka-kraft/components/kcatclient"
+	"github.com/kafka-kraft/kafka-kraft/internal/delivery"
 	"github.com/kafka-kraft/kafka-kraft/internal/deployer"
 	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
 	"github.com/kafka-kraft/kafka-kraft/internal/smoke"
@@ -705,18 +707,18 @@ func (s *suite) matrix(t *testing.T, ctx context.Context) {
 			check: func(t *testing.T, ctx context.Context) { s.usersAdded(t, ctx) }},
 		{name: "users: orders removed (no roll)", key: kraft.KeyUsers, value: "", load: true,
 			check: func(t *testing.T, ctx context.Context) { s.usersRemoved(t, ctx) }},
-		{name: "kcat false (no roll)", key: kraft.KeyKcatEnabled, value: "false", load: true,
+		{name: "kcat false (no roll)", key: delivery.KeyKcatEnabled, value: "false", load: true,
 			check: func(t *testing.T, ctx context.Context) {
-				if out, err := kubectl(ctx, "-n", ns, "get", "deployment", kraft.KcatName, "--ignore-not-found", "-o", "name"); err != nil || out != "" {
+				if out, err := kubectl(ctx, "-n", ns, "get", "deployment", kcatclient.Name, "--ignore-not-found", "-o", "name"); err != nil || out != "" {
 					t.Errorf("kcat deployment still there: %q %v", out, err)
 				}
 			}},
-		{name: "kcat back on (no roll)", key: kraft.KeyKcatEnabled, value: "", check: func(t *testing.T, ctx context.Context) {
-			if _, err := kubectl(ctx, "-n", ns, "rollout", "status", "deployment/"+kraft.KcatName, "--timeout=2m"); err != nil {
+		{name: "kcat back on (no roll)", key: delivery.KeyKcatEnabled, value: "", check: func(t *testing.T, ctx context.Context) {
+			if _, err := kubectl(ctx, "-n", ns, "rollout", "status", "deployment/"+kcatclient.Name, "--timeout=2m"); err != nil {
 				t.Errorf("kcat deployment not back: %v", err)
 			}
 		}},
-		{name: "registryNodePort 31591 (no Kafka roll)", key: kraft.KeyRegistryNodePort, value: strconv.Itoa(s.ports.movedRegistryPort),
+		{name: "registryNodePort 31591 (no Kafka roll)", key: delivery.KeyRegistryNodePort, value: strconv.Itoa(s.ports.movedRegistryPort),
 			check: func(t *testing.T, ctx context.Context) {
 				reg := s.outputs[stack.OutputRegistry]
 				if !strings.HasSuffix(reg, ":"+strconv.Itoa(s.ports.movedRegistryPort)) {
@@ -884,7 +886,7 @@ func (s *suite) upgrade(t *testing.T, ctx context.Context) {
 	if err := s.st.SetConfig(ctx, kraft.KeyKafkaVersion, auto.ConfigValue{Value: kraft.DefaultKafkaVersion}); err != nil {
 		t.Fatal(err)
 	}
-	s.applyChange(t, ctx, change{name: "kafkaVersion " + s.env.UpgradeFrom + " -> " + kraft.DefaultKafkaVersion + " (rolls)", key: kraft.KeyImage, value: s.env.Image, roll: true, load: true,
+	s.applyChange(t, ctx, change{name: "kafkaVersion " + s.env.UpgradeFrom + " -> " + kraft.DefaultKafkaVersion + " (rolls)", key: delivery.KeyImage, value: s.env.Image, roll: true, load: true,
 		check: func(t *testing.T, ctx context.Context) {
 			versions, err := kafkaVersions(ctx, ns, 3)
 			if err != nil {
@@ -926,7 +928,7 @@ func (s *suite) upgrade(t *testing.T, ctx context.Context) {
 // refused before anything changes, naming metadata.version.
 func (s *suite) downgradeRefused(t *testing.T, ctx context.Context) {
 	uids := s.podUIDs(t, ctx)
-	for k, v := range map[string]string{kraft.KeyKafkaVersion: s.env.UpgradeFrom, kraft.KeyImage: s.env.UpgradeImage} {
+	for k, v := range map[string]string{kraft.KeyKafkaVersion: s.env.UpgradeFrom, delivery.KeyImage: s.env.UpgradeImage} {
 		if err := s.st.SetConfig(ctx, k, auto.ConfigValue{Value: v}); err != nil {
 			t.Fatal(err)
 		}
@@ -940,7 +942,7 @@ func (s *suite) downgradeRefused(t *testing.T, ctx context.Context) {
 	} else {
 		t.Logf("refused as expected: %s", refusal(err, want))
 	}
-	for k, v := range map[string]string{kraft.KeyKafkaVersion: kraft.DefaultKafkaVersion, kraft.KeyImage: s.env.Image} {
+	for k, v := range map[string]string{kraft.KeyKafkaVersion: kraft.DefaultKafkaVersion, delivery.KeyImage: s.env.Image} {
 		if err := s.st.SetConfig(ctx, k, auto.ConfigValue{Value: v}); err != nil {
 			t.Fatal(err)
 		}

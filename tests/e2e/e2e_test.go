@@ -29,6 +29,7 @@ import (
 	"github.com/kafka-kraft/kafka-kraft/components/kcatclient"
 	"github.com/kafka-kraft/kafka-kraft/components/registry"
 	"github.com/kafka-kraft/kafka-kraft/internal/clientauth"
+	"github.com/kafka-kraft/kafka-kraft/internal/delivery"
 	"github.com/kafka-kraft/kafka-kraft/internal/deployer"
 	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
 	"github.com/kafka-kraft/kafka-kraft/internal/pki"
@@ -69,7 +70,7 @@ func TestEndToEnd(t *testing.T) {
 	ge := e
 	ge.Namespace = e.Namespace + "-grow"
 	g := newSuite(t, ge, name+"-grow", suitePorts{nodePortBase: e2eGrowNodePortBase, registryPort: e2eGrowRegistryPort}, map[string]string{
-		kraft.KeyReplicas: "1", kraft.KeyControllers: "1", kraft.KeyKcatEnabled: "false",
+		kraft.KeyReplicas: "1", kraft.KeyControllers: "1", delivery.KeyKcatEnabled: "false",
 	})
 	g.step(t, "G1 growth stack: one node, all pods Ready", func(t *testing.T) {
 		g.open(t, ctx)
@@ -86,7 +87,7 @@ func TestEndToEnd(t *testing.T) {
 	// all five at once (Parallel), and the voters must still land on three nodes. It reuses the
 	// growth stack's namespace and NodePorts, and is gone before the main stack starts.
 	f := newSuite(t, ge, name+"-five", suitePorts{nodePortBase: e2eGrowNodePortBase, registryPort: e2eGrowRegistryPort}, map[string]string{
-		kraft.KeyReplicas: "5", kraft.KeyControllers: "3", kraft.KeyKcatEnabled: "false",
+		kraft.KeyReplicas: "5", kraft.KeyControllers: "3", delivery.KeyKcatEnabled: "false",
 	})
 	f.step(t, "F1 five-broker stack: up from nothing until all pods Ready", func(t *testing.T) {
 		f.open(t, ctx)
@@ -99,7 +100,7 @@ func TestEndToEnd(t *testing.T) {
 	// committed offsets, upgraded to the pinned release under a live producer. Same namespace and
 	// NodePorts as the stacks before it.
 	u := newSuite(t, ge, name+"-upgrade", suitePorts{nodePortBase: e2eGrowNodePortBase, registryPort: e2eGrowRegistryPort}, map[string]string{
-		kraft.KeyReplicas: "3", kraft.KeyKcatEnabled: "false", kraft.KeyImage: e.UpgradeImage, kraft.KeyKafkaVersion: e.UpgradeFrom,
+		kraft.KeyReplicas: "3", delivery.KeyKcatEnabled: "false", delivery.KeyImage: e.UpgradeImage, kraft.KeyKafkaVersion: e.UpgradeFrom,
 	})
 	u.step(t, "U1 upgrade stack on Kafka "+e.UpgradeFrom+": three nodes Ready, data written, offsets committed", func(t *testing.T) {
 		u.open(t, ctx)
@@ -331,10 +332,10 @@ func (s *suite) open(t *testing.T, ctx context.Context) {
 	cfg := map[string]string{
 		kraft.KeyNamespace:            ns,
 		kraft.KeyExternalNodePortBase: strconv.Itoa(s.ports.nodePortBase),
-		kraft.KeyRegistryNodePort:     strconv.Itoa(s.ports.registryPort),
-		kraft.KeyImage:                s.env.Image,
-		kraft.KeyRegistryImage:        s.env.RegistryImage,
-		kraft.KeyKcatImage:            s.env.KcatImage,
+		delivery.KeyRegistryNodePort:  strconv.Itoa(s.ports.registryPort),
+		delivery.KeyImage:             s.env.Image,
+		delivery.KeyRegistryImage:     s.env.RegistryImage,
+		delivery.KeyKcatImage:         s.env.KcatImage,
 	}
 	for k, v := range s.initial {
 		cfg[k] = v
@@ -405,7 +406,7 @@ func (s *suite) firstUp(t *testing.T, ctx context.Context, replicas int) {
 		t.Errorf("output %s = %q, want %q (the e2e NodePorts)", stack.OutputExternalBootstrapServers, s.outputs[stack.OutputExternalBootstrapServers], want)
 	}
 	wantImage := s.env.Image
-	if img, ok := s.initial[kraft.KeyImage]; ok {
+	if img, ok := s.initial[delivery.KeyImage]; ok {
 		wantImage = img
 	}
 	if got := s.outputs[stack.OutputImage]; got != wantImage {
@@ -523,7 +524,7 @@ func (s *suite) kcatToHost(t *testing.T, ctx context.Context) {
 	msg := fmt.Sprintf("hello from kcat in %s at %s", s.stackName, time.Now().UTC().Format(time.RFC3339Nano))
 	script := `printf '%s\n' "$1" | kcat -F "$4" -P -b "$2" -t "$3" -p 0 -X acks=all`
 	start := time.Now()
-	if _, err := kubectl(ctx, "-n", s.env.Namespace, "exec", "deploy/"+kraft.KcatName, "--", "sh", "-c", script, "sh",
+	if _, err := kubectl(ctx, "-n", s.env.Namespace, "exec", "deploy/"+kcatclient.Name, "--", "sh", "-c", script, "sh",
 		msg, fmt.Sprintf("%s:%d", kraft.HeadlessServiceName, kraft.ClientPort), kcatTopic, kcatclient.ConfigFile); err != nil {
 		t.Fatal(err)
 	}
