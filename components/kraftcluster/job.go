@@ -9,10 +9,10 @@ import (
 	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
 )
 
-// ClusterJobSpec is the Job that runs `kafka-ready cluster` (kraft.ClusterJobCommand) from the
+// clusterJobSpec is the Job that runs `kafka-ready cluster` (kraft.ClusterJobCommand) from the
 // Kafka image: it waits for every broker, sets the cluster-wide defaults, raises the internal
 // topics' replication factor and reads both back. Idempotent, so a retry or a rerun is harmless.
-func ClusterJobSpec(c kraft.Config, image pulumi.StringInput) *batchv1.JobSpecArgs {
+func clusterJobSpec(c kraft.Config, image pulumi.StringInput) *batchv1.JobSpecArgs {
 	uid := pulumi.Int(kraft.KafkaUID)
 	var vols corev1.VolumeArray
 	var mounts corev1.VolumeMountArray

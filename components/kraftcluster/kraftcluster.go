@@ -108,7 +108,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	if c.Security.Enabled() {
 		if _, err := networkingv1.NewNetworkPolicy(ctx, name, &networkingv1.NetworkPolicyArgs{
 			Metadata: meta(kraft.StatefulSetName),
-			Spec:     NetworkPolicySpec(c),
+			Spec:     networkPolicySpec(c),
 		}, parent); err != nil {
 			return nil, fmt.Errorf("network policy: %w", err)
 		}
@@ -199,7 +199,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	stsOpts := []pulumi.ResourceOption{parent, pulumi.DependsOn(append(append(claims, cm), secrets...))}
 	sts, err := appsv1.NewStatefulSet(ctx, name, &appsv1.StatefulSetArgs{
 		Metadata: meta(kraft.StatefulSetName),
-		Spec:     StatefulSetSpec(c, rendered, args.Image, pulumi.String(rendered.Name)),
+		Spec:     statefulSetSpec(c, rendered, args.Image, pulumi.String(rendered.Name)),
 	}, stsOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("statefulset %q: %w", kraft.StatefulSetName, err)
@@ -221,7 +221,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	jobTimeouts := pulumi.Timeouts(&pulumi.CustomTimeouts{Create: "25m", Update: "25m"})
 	job, err := batchv1.NewJob(ctx, name+"-cluster-config", &batchv1.JobArgs{
 		Metadata: jobMeta,
-		Spec:     ClusterJobSpec(c, args.Image),
+		Spec:     clusterJobSpec(c, args.Image),
 	}, parent, pulumi.DependsOn(append([]pulumi.Resource{sts}, secrets...)), jobTimeouts,
 		// The old Job goes before the new one starts: one left running by an interrupted `up` would
 		// otherwise work beside it with another users file (deleting a user the new one adds).

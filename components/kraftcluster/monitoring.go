@@ -47,10 +47,10 @@ func metricsAnnotations(c kraft.Config, into pulumi.StringMap) {
 	into["prometheus.io/path"] = pulumi.String("/metrics")
 }
 
-// MetricsServiceSpec lists every node's metrics port. Headless and with not-ready pods too: a
+// metricsServiceSpec lists every node's metrics port. Headless and with not-ready pods too: a
 // Prometheus discovers each pod as its own target through it, and a node that is not Ready (the
 // moment its metrics matter most) is scraped as well.
-func MetricsServiceSpec(c kraft.Config) *corev1.ServiceSpecArgs {
+func metricsServiceSpec(c kraft.Config) *corev1.ServiceSpecArgs {
 	return &corev1.ServiceSpecArgs{
 		ClusterIP:                pulumi.String("None"),
 		PublishNotReadyAddresses: pulumi.Bool(true),
@@ -62,9 +62,9 @@ func MetricsServiceSpec(c kraft.Config) *corev1.ServiceSpecArgs {
 	}
 }
 
-// ServiceMonitorSpec has the Prometheus Operator scrape every pod through the metrics Service; its
+// serviceMonitorSpec has the Prometheus Operator scrape every pod through the metrics Service; its
 // targets get job="kafka-metrics" (the Service's name), which the alert rules select.
-func ServiceMonitorSpec(c kraft.Config) map[string]any {
+func serviceMonitorSpec(c kraft.Config) map[string]any {
 	return map[string]any{
 		"selector":          map[string]any{"matchLabels": kraft.SelectorLabels(c, monitoring.MetricsServiceName)},
 		"namespaceSelector": map[string]any{"matchNames": []string{c.Namespace}},
@@ -75,8 +75,8 @@ func ServiceMonitorSpec(c kraft.Config) map[string]any {
 	}
 }
 
-// PrometheusRuleSpec is monitoring's alert rules for this cluster.
-func PrometheusRuleSpec(c kraft.Config) map[string]any {
+// prometheusRuleSpec is monitoring's alert rules for this cluster.
+func prometheusRuleSpec(c kraft.Config) map[string]any {
 	return map[string]any{"groups": jsonValue(monitoring.RuleGroups(monitoring.RuleOptionsOf(c)))}
 }
 
@@ -106,7 +106,7 @@ func newMonitoring(ctx *pulumi.Context, name string, c kraft.Config, namespace p
 	}
 	if _, err := corev1.NewService(ctx, name+"-metrics", &corev1.ServiceArgs{
 		Metadata: meta(monitoring.MetricsServiceName),
-		Spec:     MetricsServiceSpec(c),
+		Spec:     metricsServiceSpec(c),
 	}, parent); err != nil {
 		return fmt.Errorf("metrics service: %w", err)
 	}
@@ -117,7 +117,7 @@ func newMonitoring(ctx *pulumi.Context, name string, c kraft.Config, namespace p
 		ApiVersion:  pulumi.String("monitoring.coreos.com/v1"),
 		Kind:        pulumi.String("ServiceMonitor"),
 		Metadata:    meta(kraft.StatefulSetName),
-		OtherFields: kubernetes.UntypedArgs{"spec": ServiceMonitorSpec(c)},
+		OtherFields: kubernetes.UntypedArgs{"spec": serviceMonitorSpec(c)},
 	}, parent); err != nil {
 		return fmt.Errorf("service monitor: %w", err)
 	}
@@ -125,7 +125,7 @@ func newMonitoring(ctx *pulumi.Context, name string, c kraft.Config, namespace p
 		ApiVersion:  pulumi.String("monitoring.coreos.com/v1"),
 		Kind:        pulumi.String("PrometheusRule"),
 		Metadata:    meta(kraft.StatefulSetName),
-		OtherFields: kubernetes.UntypedArgs{"spec": PrometheusRuleSpec(c)},
+		OtherFields: kubernetes.UntypedArgs{"spec": prometheusRuleSpec(c)},
 	}, parent); err != nil {
 		return fmt.Errorf("prometheus rule: %w", err)
 	}

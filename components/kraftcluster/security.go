@@ -77,12 +77,12 @@ func newSecrets(ctx *pulumi.Context, name string, c kraft.Config, rendered kraft
 	return out, nil
 }
 
-// NetworkPolicySpec admits, with security on, the node listeners (INTERNAL, CONTROLLER) from the
+// networkPolicySpec admits, with security on, the node listeners (INTERNAL, CONTROLLER) from the
 // Kafka pods and the cluster Job only, and the client listeners (CLIENT, EXTERNAL) and the metrics
 // port from anywhere.
 // It is enforced only where the cluster's network plugin implements NetworkPolicy; mutual TLS on
 // the node listeners holds either way.
-func NetworkPolicySpec(c kraft.Config) *networkingv1.NetworkPolicySpecArgs {
+func networkPolicySpec(c kraft.Config) *networkingv1.NetworkPolicySpecArgs {
 	port := func(p int) *networkingv1.NetworkPolicyPortArgs {
 		return &networkingv1.NetworkPolicyPortArgs{Protocol: pulumi.String("TCP"), Port: pulumi.Int(p)}
 	}
@@ -161,9 +161,9 @@ func securityVolumes(c kraft.Config) (corev1.VolumeArray, corev1.VolumeMountArra
 	return vols, mounts
 }
 
-// TLSCertCommand is the init container's command: `kafka-ready cert` (docker/kafka-ready/tls.go)
+// tLSCertCommand is the init container's command: `kafka-ready cert` (docker/kafka-ready/tls.go)
 // issues the node's certificate into the pod's /tmp, where the entrypoint finds it.
-func TLSCertCommand(c kraft.Config) []string {
+func tLSCertCommand(c kraft.Config) []string {
 	return []string{kraft.ReadinessBinary, "cert", "-ca-dir", kraft.TLSMountPath, "-names", strings.Join(kraft.TLSNames(c), ","),
 		"-pod", "$(POD_NAME)", "-days", fmt.Sprint(kraft.NodeCertDays), "-out", kraft.TLSKeystoreFile}
 }
@@ -175,7 +175,7 @@ func tlsInitContainer(c kraft.Config, image pulumi.StringInput) *corev1.Containe
 		Name:            pulumi.String("tls-cert"),
 		Image:           image,
 		ImagePullPolicy: pulumi.String("IfNotPresent"),
-		Command:         pulumi.ToStringArray(TLSCertCommand(c)),
+		Command:         pulumi.ToStringArray(tLSCertCommand(c)),
 		Env: corev1.EnvVarArray{&corev1.EnvVarArgs{Name: pulumi.String("POD_NAME"), ValueFrom: &corev1.EnvVarSourceArgs{
 			FieldRef: &corev1.ObjectFieldSelectorArgs{FieldPath: pulumi.String("metadata.name")},
 		}}},

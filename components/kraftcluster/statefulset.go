@@ -44,9 +44,9 @@ func spreadConstraints(c kraft.Config) corev1.TopologySpreadConstraintArray {
 	return out
 }
 
-// StatefulSetSpec builds the StatefulSet spec. Kept apart from New so the shape of the pods reads in
+// statefulSetSpec builds the StatefulSet spec. Kept apart from New so the shape of the pods reads in
 // one place.
-func StatefulSetSpec(c kraft.Config, rendered kraft.Rendered, image pulumi.StringInput, configMap pulumi.StringInput) *appsv1.StatefulSetSpecArgs {
+func statefulSetSpec(c kraft.Config, rendered kraft.Rendered, image pulumi.StringInput, configMap pulumi.StringInput) *appsv1.StatefulSetSpecArgs {
 	labels := kraft.Labels(c, kraft.StatefulSetName)
 	uid := pulumi.Int(kraft.KafkaUID)
 	tcp := func(port int) *corev1.TCPSocketActionArgs { return &corev1.TCPSocketActionArgs{Port: pulumi.Int(port)} }
