@@ -48,8 +48,9 @@ const (
 	AdminUser = kraft.AdminUser
 )
 
-// Args configures a KraftCluster. Only Image is required; a zero field takes the default its
-// comment names. New refuses invalid Args before it registers anything (see Validate).
+// Args configures a KraftCluster. Image is required, and with the default Security.Mode (TLS)
+// Security.Credentials; a zero field takes the default its comment names. New refuses invalid
+// Args before it registers anything (see Validate).
 //
 // The component renders the cluster it is given. It does not know what runs now: the kafka-kraft
 // program refuses unsafe changes against its record of the running cluster (a new ClusterID,
@@ -75,7 +76,9 @@ type Args struct {
 	// which waits for its dependencies). Default DefaultNamespace; a DNS-1123 label.
 	Namespace string
 	// Instance is the app.kubernetes.io/instance label of every object and, with hostPath
-	// storage, part of the PersistentVolumes' names and directories. Default: the stack name.
+	// storage, part of the PersistentVolumes' names and of their directories on the nodes
+	// (Storage.HostPath/<Instance>/kafka-<ordinal>): unique in the Kubernetes cluster. Default
+	// "<stack>-<component name>" (the kafka-kraft program passes the stack name).
 	Instance string
 
 	// Replicas is the number of Kafka nodes. Default DefaultReplicas; at least 1.
@@ -123,11 +126,13 @@ type Args struct {
 
 	// RotationDate is the date of this run: the first run in each new 180-day window rolls the
 	// nodes onto fresh certificates (they are valid for a year), so a cluster updated at least
-	// twice a year never runs on an expired one. Default: now.
+	// twice a year never runs on an expired one. Default: now (pin it in tests that compare
+	// rendered resources, or they change every 180 days).
 	RotationDate time.Time
-	// VolumeGenerations counts, per ordinal, the scale-downs that removed that ordinal's broker
-	// (kept by the kafka-kraft program in its stack outputs): a broker added again gets a new
-	// hostPath volume instead of the removed broker's data. Default none.
+	// VolumeGenerations counts, per ordinal, the scale-downs that removed that ordinal's broker:
+	// a broker added again gets a new hostPath volume instead of the removed broker's data. The
+	// kafka-kraft program keeps it in its stack outputs; leave it empty unless you shrink
+	// Replicas yourself and then grow again. Default none.
 	VolumeGenerations []int
 }
 
@@ -170,13 +175,28 @@ type Security struct {
 	Users map[string]User
 }
 
-// User is a SCRAM-SHA-512 user: Password (required here) and ACLs (everything else is denied).
-type User = kraft.User
+// User is a SCRAM-SHA-512 user (its name is its key in Security.Users: 1 to 64 letters, digits,
+// '.', '_' or '-'; not "admin" nor "kafka-node").
+type User struct {
+	// Password of the user, at least 12 characters. Required.
+	Password string `json:"password"`
+	// ACLs are what the user may do; everything else is denied. Default none.
+	ACLs []ACL `json:"acls,omitempty"`
+}
 
-// ACL allows a user Operations on the Resource ("topic", "group", "cluster",
-// "transactional-id") named Name ("*": every one), or whose name starts with Name with Pattern
-// "prefixed".
-type ACL = kraft.ACL
+// ACL allows a user Operations on the resources of one type.
+type ACL struct {
+	// Resource is "topic", "group", "cluster" or "transactional-id".
+	Resource string `json:"resource"`
+	// Name of the resource: a topic, group or transactional id name, "*" (every one, with Pattern
+	// "literal"), or "kafka-cluster" for Resource "cluster".
+	Name string `json:"name"`
+	// Pattern is "literal" (the name exactly; default) or "prefixed" (every name starting with Name).
+	Pattern string `json:"pattern,omitempty"`
+	// Operations allowed: "all", "read", "write", "create", "delete", "alter", "describe",
+	// "cluster-action", "describe-configs", "alter-configs", "idempotent-write". At least one.
+	Operations []string `json:"operations"`
+}
 
 // Credentials are a cluster's secret material. Make them once (NewCredentials) and keep them, in
 // secret config (`pulumi config set --secret`, JSON as tagged) or a secret store, for every later
@@ -205,8 +225,8 @@ func NewCredentials(name string) (Credentials, error) {
 	return Credentials{CACert: st.CACert, CAKey: st.CAKey, AdminPassword: st.AdminPassword, NameKey: st.Salt}, nil
 }
 
-// withDefaults fills the empty fields; project and stack are the Pulumi context's.
-func (a Args) withDefaults(stack string) Args {
+// withDefaults fills the empty fields; stack is the Pulumi stack's name, name the component's.
+func (a Args) withDefaults(stack, name string) Args {
 	or := func(v *string, d string) {
 		if *v == "" {
 			*v = d
@@ -214,7 +234,7 @@ func (a Args) withDefaults(stack string) Args {
 	}
 	or(&a.KafkaVersion, DefaultKafkaVersion)
 	or(&a.Namespace, DefaultNamespace)
-	or(&a.Instance, stack)
+	or(&a.Instance, stack+"-"+name)
 	if a.Replicas == 0 {
 		a.Replicas = DefaultReplicas
 	}
@@ -240,6 +260,16 @@ func (a Args) withDefaults(stack string) Args {
 	if a.RotationDate.IsZero() {
 		a.RotationDate = time.Now()
 	}
+	// A copy: the caller's map and slices are not written to.
+	users := make(map[string]User, len(a.Security.Users))
+	for n, u := range a.Security.Users {
+		u.ACLs = slices.Clone(u.ACLs)
+		for i := range u.ACLs {
+			or(&u.ACLs[i].Pattern, "literal")
+		}
+		users[n] = u
+	}
+	a.Security.Users = users
 	return a
 }
 
@@ -255,43 +285,73 @@ var fieldNames = map[string]string{
 	kraft.KeySecurity: "Security.Mode", kraft.KeyUsers: "Security.Users", kraft.KeyMonitoring: "Monitoring",
 }
 
-// FieldName is how Validate names a setting: kraftcluster.Args.<field>[.<rest of the key>].
-func FieldName(key string) string {
+// fieldName is how Validate names a setting: kraftcluster.Args.<field>, in Go syntax down to the
+// map key and the slice index (Security.Users["orders"].ACLs[0].Pattern).
+func fieldName(key string) string {
 	head, rest, _ := strings.Cut(key, ".")
 	f, ok := fieldNames[head]
 	if !ok {
 		f = head
 	}
-	if rest != "" {
+	switch {
+	case rest == "":
+	case head == kraft.KeyBrokerProperties:
+		f += fmt.Sprintf("[%q]", rest)
+	case head == kraft.KeyUsers:
+		user, path, _ := strings.Cut(rest, ".")
+		f += fmt.Sprintf("[%q]", user)
+		for _, p := range strings.Split(path, ".") {
+			if p != "" {
+				f += "." + userFields.Replace(p)
+			}
+		}
+	default:
 		f += "." + rest
 	}
 	return "kraftcluster.Args." + f
 }
 
-// Validate checks the Args after the defaults (stack is the Pulumi stack name, the default
-// Instance) and returns one error listing every problem, each naming the field, the value and
-// what is allowed.
-func (a Args) Validate(stack string) error {
-	a = a.withDefaults(stack)
+// userFields turns the users setting's JSON names into User's and ACL's field names.
+var userFields = strings.NewReplacer("password", "Password", "acls", "ACLs", "resource", "Resource",
+	"name", "Name", "pattern", "Pattern", "operations", "Operations")
+
+// Validate checks the Args after the defaults and returns one error listing every problem, each
+// naming the field, the value and what is allowed. New calls it; a caller may call it first.
+func (a Args) Validate() error {
+	// Instance's default needs the stack and component names: a valid stand-in here, the real
+	// one in New.
+	return a.validate("stack", "cluster")
+}
+
+func (a Args) validate(stack, name string) error {
+	a = a.withDefaults(stack, name)
 	var errs []error
 	if a.Image == nil {
 		errs = append(errs, errors.New("kraftcluster.Args.Image is required: the Kafka image built from docker/ (the KafkaImage component's Ref, or an image pushed before)"))
 	}
 	base := a.base("")
-	clusterErr := base.ValidateCluster(FieldName)
+	clusterErr := base.ValidateCluster(fieldName)
 	if clusterErr != nil {
 		errs = append(errs, clusterErr)
 	}
 	if a.Security.Mode == SecurityTLS {
 		cr := a.Security.Credentials
-		if cr.CACert == "" || cr.CAKey == "" || cr.AdminPassword == "" || cr.NameKey == "" {
+		switch {
+		case cr.CACert == "" || cr.CAKey == "" || cr.AdminPassword == "" || cr.NameKey == "":
 			errs = append(errs, fmt.Errorf("kraftcluster.Args.Security.Credentials: with Security.Mode %q the CA (CACert, CAKey), AdminPassword and NameKey are required: make them once with kraftcluster.NewCredentials and keep them", SecurityTLS))
-		} else if _, err := pki.ParseCert(cr.CACert); err != nil {
-			errs = append(errs, fmt.Errorf("kraftcluster.Args.Security.Credentials.CACert: %w", err))
+		case len(cr.AdminPassword) < 12:
+			errs = append(errs, errors.New("kraftcluster.Args.Security.Credentials.AdminPassword = [hidden]: must be at least 12 characters"))
+		}
+		if cr.CACert != "" || cr.CAKey != "" {
+			// Checked now: the nodes would find out only when they start, and the update would
+			// wait for pods that never get Ready.
+			if err := pki.CheckCA(cr.CACert, cr.CAKey, a.RotationDate); err != nil {
+				errs = append(errs, fmt.Errorf("kraftcluster.Args.Security.Credentials: %w", err))
+			}
 		}
 		for _, name := range slices.Sorted(maps.Keys(a.Security.Users)) {
 			if a.Security.Users[name].Password == "" {
-				errs = append(errs, fmt.Errorf("kraftcluster.Args.Security.Users.%s.Password is required (at least 12 characters)", name))
+				errs = append(errs, fmt.Errorf("%s is required (at least 12 characters)", fieldName(kraft.KeyUsers+"."+name+".password")))
 			}
 		}
 	}
@@ -334,7 +394,7 @@ func (a Args) base(project string) kraft.Config {
 			MemoryRequest: a.Resources.MemoryRequest, MemoryLimit: a.Resources.MemoryLimit, HeapOpts: a.Resources.HeapOpts},
 		BrokerProperties:       maps.Clone(a.BrokerProperties),
 		KafkaVersion:           a.KafkaVersion,
-		Security:               kraft.Security{Mode: a.Security.Mode, Users: a.Security.Users},
+		Security:               kraft.Security{Mode: a.Security.Mode, Users: map[string]kraft.User{}},
 		Monitoring:             a.Monitoring,
 		SecretBrokerProperties: a.SecretBrokerProperties,
 		ImagePullSecret:        a.ImagePullSecret,
@@ -343,8 +403,15 @@ func (a Args) base(project string) kraft.Config {
 	if c.BrokerProperties == nil {
 		c.BrokerProperties = map[string]string{}
 	}
-	if c.Security.Users == nil {
-		c.Security.Users = map[string]kraft.User{}
+	for n, u := range a.Security.Users {
+		acls := make([]kraft.ACL, len(u.ACLs))
+		for i, acl := range u.ACLs {
+			acls[i] = kraft.ACL{Resource: acl.Resource, Name: acl.Name, Pattern: acl.Pattern, Operations: acl.Operations}
+		}
+		if len(acls) == 0 {
+			acls = nil
+		}
+		c.Security.Users[n] = kraft.User{Password: u.Password, ACLs: acls}
 	}
 	return c
 }

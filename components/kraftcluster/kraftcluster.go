@@ -25,22 +25,27 @@ const TypeToken = "kafka-kraft:index:KraftCluster"
 // changes the template and rolls the pods (a ConfigMap update alone would not).
 const ConfigHashAnnotation = "kafka-kraft.io/config-hash"
 
-// KraftCluster is a Kafka cluster in KRaft mode.
+// KraftCluster is a Kafka cluster in KRaft mode. Its outputs, with the values of a default cluster
+// in namespace "kafka-kraft":
 type KraftCluster struct {
 	pulumi.ResourceState
 
-	// BootstrapServers is the in-cluster bootstrap address (the headless Service).
+	// BootstrapServers is the in-cluster bootstrap address (the headless Service; the CLIENT
+	// listener with TLS, INTERNAL without): "kafka-svc.kafka-kraft.svc.cluster.local:9095".
 	BootstrapServers pulumi.StringOutput `pulumi:"bootstrapServers"`
-	// ExternalBootstrapServers lists every broker's NodePort address for clients outside the cluster.
+	// ExternalBootstrapServers lists every broker's NodePort address for clients outside the
+	// cluster: "127.0.0.1:31090,127.0.0.1:31091,127.0.0.1:31092".
 	ExternalBootstrapServers pulumi.StringOutput `pulumi:"externalBootstrapServers"`
-	// ClusterID is the Kafka cluster id every node's storage is formatted with.
+	// ClusterID is the Kafka cluster id every node's storage is formatted with:
+	// "MkU3OEVBNTcwNTJENDM2Qg" (22 characters of URL-safe base64).
 	ClusterID pulumi.StringOutput `pulumi:"clusterId"`
-	// Settled resolves (to the cluster-settings Job's name) once the StatefulSet was updated and the
-	// Job completed: the cluster then runs this configuration. An update that fails before never
-	// resolves it, so what depends on it (the stack's record of the deployment) keeps its old value.
+	// Settled resolves (to the cluster-settings Job's name, "kafka-cluster-config-<hash>") once
+	// the StatefulSet was updated and the Job completed: the cluster then runs this configuration.
+	// An update that fails before never resolves it, so what depends on it (the kafka-kraft
+	// program's record of the deployment) keeps its old value.
 	Settled pulumi.StringOutput `pulumi:"settled"`
-	// CACertificate is the cluster CA (PEM) a client verifies the brokers with; "" with security
-	// "none".
+	// CACertificate is the cluster CA clients verify the brokers with ("-----BEGIN
+	// CERTIFICATE-----..."); "" with Security.Mode "none".
 	CACertificate pulumi.StringOutput `pulumi:"caCertificate"`
 }
 
@@ -62,10 +67,10 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		args = &Args{}
 	}
 	// Before anything is registered: a refusal leaves nothing half made.
-	if err := args.Validate(ctx.Stack()); err != nil {
+	if err := args.validate(ctx.Stack(), name); err != nil {
 		return nil, fmt.Errorf("kraftcluster %q:\n%w", name, err)
 	}
-	a := args.withDefaults(ctx.Stack())
+	a := args.withDefaults(ctx.Stack(), name)
 	c := a.config(ctx.Project())
 	cr := a.Security.Credentials
 	data := secretData{CACert: cr.CACert, CAKey: cr.CAKey}

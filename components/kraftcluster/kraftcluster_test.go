@@ -18,13 +18,15 @@ import (
 const testImage = "registry.example.com/kafka-kraft@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 // credentials are made once: a CA per test would only cost time.
-var credentials = func() Credentials {
-	c, err := NewCredentials("kraftcluster test")
+var credentials, otherCredentials = newCredentials("kraftcluster test"), newCredentials("another")
+
+func newCredentials(name string) Credentials {
+	c, err := NewCredentials(name)
 	if err != nil {
 		panic(err)
 	}
 	return c
-}()
+}
 
 // outputs are the component's outputs, awaited.
 type outputs struct{ bootstrap, external, clusterID, ca string }
@@ -95,8 +97,8 @@ func TestDefaults(t *testing.T) {
 	if want := "127.0.0.1:31090,127.0.0.1:31091,127.0.0.1:31092"; out.external != want {
 		t.Errorf("ExternalBootstrapServers = %q, want %q", out.external, want)
 	}
-	if want := kraft.DeriveClusterID("project", "stack", DefaultNamespace); out.clusterID != want {
-		t.Errorf("ClusterID = %q, want %q (derived from project, stack and namespace)", out.clusterID, want)
+	if want := kraft.DeriveClusterID("project", "stack-kafka", DefaultNamespace); out.clusterID != want {
+		t.Errorf("ClusterID = %q, want %q (derived from project, instance and namespace)", out.clusterID, want)
 	}
 	if out.ca != credentials.CACert {
 		t.Errorf("CACertificate is not the given CA")
@@ -115,8 +117,12 @@ func TestDefaults(t *testing.T) {
 			t.Errorf("StatefulSet %s = %v, want %v", path, got, want)
 		}
 	}
-	if l := get(t, sts, "metadata.labels").ObjectValue()["app.kubernetes.io/instance"].StringValue(); l != "stack" {
-		t.Errorf("instance label %q, want the stack name", l)
+	if l := get(t, sts, "metadata.labels").ObjectValue()["app.kubernetes.io/instance"].StringValue(); l != "stack-kafka" {
+		t.Errorf("instance label %q, want <stack>-<component name>", l)
+	}
+	pv := res["kubernetes:core/v1:PersistentVolume/kafka-data-kafka-0-pv"]
+	if dir := get(t, pv, "spec.hostPath.path").StringValue(); dir != "/mnt/kafka/stack-kafka/kafka-0" {
+		t.Errorf("hostPath %q, want a directory of this instance (two clusters in one program never share one)", dir)
 	}
 	if got := ofType(res, "kubernetes:core/v1:PersistentVolume"); len(got) != 3 {
 		t.Errorf("hostPath PVs %v, want one per node", got)
@@ -180,8 +186,9 @@ func TestPlainClusterOnAStorageClass(t *testing.T) {
 
 func TestValidateNamesTheField(t *testing.T) {
 	t.Parallel()
+	// The ACL leaves Pattern out: literal by default.
 	ok := Args{Image: pulumi.String(testImage), Security: Security{Credentials: credentials,
-		Users: map[string]User{"orders": {Password: "a-long-password", ACLs: []ACL{{Resource: "topic", Name: "orders", Pattern: "literal", Operations: []string{"write"}}}}}}}
+		Users: map[string]User{"orders": {Password: "a-long-password", ACLs: []ACL{{Resource: "topic", Name: "orders", Operations: []string{"write"}}}}}}}
 	tests := []struct {
 		name   string
 		change func(*Args)
@@ -195,14 +202,20 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"version", func(a *Args) { a.KafkaVersion = "3.9.0" }, `kraftcluster.Args.KafkaVersion = "3.9.0": must be one of 4.3.1, 4.4.0`},
 		{"storage", func(a *Args) { a.Storage.Size = "lots" }, `kraftcluster.Args.Storage.Size = "lots"`},
 		{"heap", func(a *Args) { a.Resources.HeapOpts = "-Xmx2g" }, `kraftcluster.Args.Resources.HeapOpts = "-Xmx2g": -Xmx leaves less than 256Mi`},
-		{"property", func(a *Args) { a.BrokerProperties = map[string]string{"no.such": "1"} }, `kraftcluster.Args.BrokerProperties.no.such = [hidden]: "no.such" is not a Kafka 4.4.0 broker setting`},
+		{"property", func(a *Args) { a.BrokerProperties = map[string]string{"no.such": "1"} }, `kraftcluster.Args.BrokerProperties["no.such"] = [hidden]: "no.such" is not a Kafka 4.4.0 broker setting`},
+		{"managed property", func(a *Args) { a.BrokerProperties = map[string]string{"node.id": "1"} }, `managed keys with kraftcluster.Args.Security.Mode "tls"`},
+		{"request over limit", func(a *Args) { a.Resources.CPURequest = "2" }, `kraftcluster.Args.Resources.CPURequest = "2": must not exceed kraftcluster.Args.Resources.CPULimit (1)`},
 		{"security", func(a *Args) { a.Security.Mode = "mtls" }, `kraftcluster.Args.Security.Mode = "mtls": must be "tls"`},
 		{"credentials", func(a *Args) { a.Security.Credentials = Credentials{} }, "kraftcluster.Args.Security.Credentials: with Security.Mode \"tls\" the CA (CACert, CAKey), AdminPassword and NameKey are required"},
-		{"bad CA", func(a *Args) { a.Security.Credentials.CACert = "not PEM" }, "kraftcluster.Args.Security.Credentials.CACert"},
-		{"user password", func(a *Args) { a.Security.Users = map[string]User{"orders": {}} }, "kraftcluster.Args.Security.Users.orders.Password is required"},
+		{"bad CA", func(a *Args) { a.Security.Credentials.CACert = "not PEM" }, "kraftcluster.Args.Security.Credentials: the CA certificate: no PEM certificate found"},
+		{"someone else's CA key", func(a *Args) { a.Security.Credentials.CAKey = otherCredentials.CAKey }, "kraftcluster.Args.Security.Credentials: the CA key does not belong to the CA certificate"},
+		{"expired CA", func(a *Args) { a.RotationDate = time.Now().AddDate(11, 0, 0) }, "kraftcluster.Args.Security.Credentials: the CA certificate is valid from"},
+		{"short admin password", func(a *Args) { a.Security.Credentials.AdminPassword = "admin" }, "kraftcluster.Args.Security.Credentials.AdminPassword = [hidden]: must be at least 12 characters"},
+		{"user password", func(a *Args) { a.Security.Users = map[string]User{"orders": {}} }, `kraftcluster.Args.Security.Users["orders"].Password is required`},
+		{"short user password", func(a *Args) { a.Security.Users = map[string]User{"orders": {Password: "short"}} }, `kraftcluster.Args.Security.Users["orders"].Password = [hidden]: must be at least 12 characters`},
 		{"acl", func(a *Args) {
 			a.Security.Users = map[string]User{"orders": {Password: "a-long-password", ACLs: []ACL{{Resource: "table", Name: "x", Pattern: "literal", Operations: []string{"read"}}}}}
-		}, `kraftcluster.Args.Security.Users.orders.acls[0].resource = "table": must be one of topic, group, cluster, transactional-id`},
+		}, `kraftcluster.Args.Security.Users["orders"].ACLs[0].Resource = "table": must be one of topic, group, cluster, transactional-id`},
 		{"monitoring", func(a *Args) { a.Monitoring = "grafana" }, `kraftcluster.Args.Monitoring = "grafana"`},
 		{"spread", func(a *Args) { a.Spread = "wide" }, `kraftcluster.Args.Spread = "wide"`},
 		{"secret property without a name key", func(a *Args) {
@@ -210,7 +223,7 @@ func TestValidateNamesTheField(t *testing.T) {
 			a.BrokerProperties = map[string]string{"ssl.keystore.password": "s3cret"}
 		}, "kraftcluster.Args.Security.Credentials.NameKey is required when BrokerProperties hold secrets"},
 	}
-	if err := ok.Validate("stack"); err != nil {
+	if err := ok.Validate(); err != nil {
 		t.Fatalf("valid args: %v", err)
 	}
 	if _, _, err := deploy(t, &ok); err != nil {
@@ -220,7 +233,7 @@ func TestValidateNamesTheField(t *testing.T) {
 		a := ok
 		a.Security.Users = map[string]User{}
 		tt.change(&a)
-		if err := a.Validate("stack"); err == nil || !strings.Contains(err.Error(), tt.want) {
+		if err := a.Validate(); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: Validate() = %v\nwant %q", tt.name, err, tt.want)
 		}
 		res, _, err := deploy(t, &a)
@@ -237,7 +250,7 @@ func TestValidateNamesTheField(t *testing.T) {
 // deploys by default.
 func TestDefaultsAreTheStacks(t *testing.T) {
 	t.Parallel()
-	got := Args{RotationDate: time.Unix(0, 0)}.withDefaults("s").config("p")
+	got := Args{RotationDate: time.Unix(0, 0)}.withDefaults("s", "kafka").config("p")
 	want := kraft.Defaults("p", "s")
 	for _, f := range []struct {
 		name      string
@@ -248,13 +261,14 @@ func TestDefaultsAreTheStacks(t *testing.T) {
 		{"ExternalNodePortBase", got.ExternalNodePortBase, want.ExternalNodePortBase}, {"Storage", got.Storage, want.Storage},
 		{"Resources", got.Resources, want.Resources}, {"Spread", got.Spread, want.Spread}, {"ReassignmentThrottle", got.ReassignmentThrottle, want.ReassignmentThrottle},
 		{"Security.Mode", got.Security.Mode, want.Security.Mode}, {"Monitoring", got.Monitoring, want.Monitoring},
-		{"KafkaVersion", got.KafkaVersion, want.KafkaVersion}, {"Stack", got.Stack, want.Stack},
+		{"KafkaVersion", got.KafkaVersion, want.KafkaVersion}, {"ClusterID", got.ClusterID, want.ClusterID},
+		{"BrokerProperties", len(got.BrokerProperties), len(want.BrokerProperties)}, {"Users", len(got.Security.Users), len(want.Security.Users)},
 	} {
 		if f.got != f.want {
 			t.Errorf("default %s = %v, the stack's is %v", f.name, f.got, f.want)
 		}
 	}
-	if c := (Args{Replicas: 1}).withDefaults("s"); c.Controllers != 1 {
+	if c := (Args{Replicas: 1}).withDefaults("s", "kafka"); c.Controllers != 1 {
 		t.Errorf("one replica gets %d controllers, want 1", c.Controllers)
 	}
 }

@@ -6,6 +6,7 @@
 //	pulumi config set --secret credentials "$(cat creds.json)" && rm creds.json
 //	pulumi config set image registry.example.com/kafka-kraft:4.4.0
 //	pulumi config set --secret ordersAppPassword "$(openssl rand -base64 24)"
+//	pulumi config set storageClass local-path   # optional: without it, hostPath volumes
 //	pulumi up
 package main
 
@@ -62,7 +63,9 @@ func Program(ctx *pulumi.Context) error {
 	cluster, err := kraftcluster.New(ctx, "orders", &kraftcluster.Args{
 		Image:     pulumi.String(cfg.Require("image")),
 		Namespace: namespace,
-		Storage:   kraftcluster.Storage{Size: "2Gi", Class: cfg.Get("storageClass")},
+		// Beside a default kafka-kraft stack on the same cluster, whose brokers use 31090 and up.
+		ExternalNodePortBase: 31190,
+		Storage:              kraftcluster.Storage{Size: "2Gi", Class: cfg.Get("storageClass")},
 		Security: kraftcluster.Security{
 			Credentials: creds,
 			Users: map[string]kraftcluster.User{

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"go/parser"
 	"go/token"
 	"path/filepath"
@@ -101,12 +102,34 @@ func TestDeploysTheClusterFromAnExistingImage(t *testing.T) {
 	if !waits {
 		t.Errorf("the KraftCluster does not wait for its namespace: deps %v", r.deps["kafka-kraft:index:KraftCluster/orders"])
 	}
-	users := resource.NewObjectProperty(r.res["kubernetes:core/v1:Secret/orders-users"])
-	if users.IsNull() {
+	users := r.res["kubernetes:core/v1:Secret/orders-users"]
+	if users == nil {
 		t.Fatal("no users Secret")
 	}
-	if s := users.String(); !strings.Contains(s, "orders-app") || !strings.Contains(s, "prefixed") {
-		t.Errorf("users Secret without orders-app and its ACLs: %s", s)
+	data := users["stringData"]
+	if data.IsSecret() {
+		data = data.SecretValue().Element
+	}
+	var file map[string]struct {
+		Password string `json:"password"`
+		ACLs     []struct {
+			Resource, Name, Pattern string
+			Operations              []string
+		} `json:"acls"`
+	}
+	if err := json.Unmarshal([]byte(data.ObjectValue()["users.json"].StringValue()), &file); err != nil {
+		t.Fatalf("users file: %v", err)
+	}
+	app := file["orders-app"]
+	if app.Password != "an-orders-app-password" || len(app.ACLs) != 2 || app.ACLs[0].Pattern != "prefixed" {
+		t.Errorf("orders-app in the users file = %+v, want its password and two prefixed ACLs", app)
+	}
+	if _, ok := file[kraftcluster.AdminUser]; !ok {
+		t.Errorf("users file without the admin user: %v", file)
+	}
+	ext := r.res["kubernetes:core/v1:Service/orders-external-0"]
+	if p := ext["spec"].ObjectValue()["ports"].ArrayValue()[0].ObjectValue()["nodePort"].NumberValue(); p != 31190 {
+		t.Errorf("broker 0's node port %v, want 31190", p)
 	}
 }
 

@@ -136,14 +136,15 @@ func parseUsers(raw string) (map[string]User, error) {
 	return m, nil
 }
 
-// validateSecurity appends the problems of the security settings.
-func (c Config) validateSecurity(bad func(key string, value any, format string, args ...any)) {
+// validateSecurity appends the problems of the security settings; ref names a setting inside a
+// message, program says whether the program (which generates missing passwords) is the caller.
+func (c Config) validateSecurity(bad func(key string, value any, format string, args ...any), ref func(string) string, program bool) {
 	s := c.Security
 	if s.Mode != SecurityTLS && s.Mode != SecurityNone {
 		bad(KeySecurity, s.Mode, "must be %q (TLS on every listener, SCRAM-SHA-512 users, ACLs) or %q (PLAINTEXT, no authentication: anyone who reaches a node port owns the cluster)", SecurityTLS, SecurityNone)
 	}
 	if len(s.Users) > 0 && s.Mode == SecurityNone {
-		bad(KeyUsers, fmt.Sprintf("%d users", len(s.Users)), "needs %s %q: without authentication users and ACLs mean nothing", KeySecurity, SecurityTLS)
+		bad(KeyUsers, fmt.Sprintf("%d users", len(s.Users)), "needs %s %q: without authentication users and ACLs mean nothing", ref(KeySecurity), SecurityTLS)
 	}
 	for _, name := range sortedKeys(s.Users) {
 		u := s.Users[name]
@@ -155,7 +156,11 @@ func (c Config) validateSecurity(bad func(key string, value any, format string, 
 			bad(key, name, "%q is reserved: %s is the program's super user, %s the nodes' certificate name", name, AdminUser, NodeCertCN)
 		}
 		if u.Password != "" && len(u.Password) < 12 {
-			bad(key+".password", hiddenValue, "must be at least 12 characters (or leave it out and the program generates one)")
+			hint := ""
+			if program {
+				hint = " (or leave it out and the program generates one)"
+			}
+			bad(key+".password", hiddenValue, "must be at least 12 characters%s", hint)
 		}
 		for i, a := range u.ACLs {
 			akey := fmt.Sprintf("%s.acls[%d]", key, i)

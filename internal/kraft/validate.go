@@ -85,6 +85,15 @@ var (
 	byteQuantity = regexp.MustCompile(`^[1-9][0-9]*(k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$`)
 )
 
+// exampleOf introduces a suggested stack name: the program's users fix it by creating the stack
+// under another name, a library caller by setting its field.
+func exampleOf(program bool) string {
+	if program {
+		return "create the stack as, for example,"
+	}
+	return "for example"
+}
+
 // KeyInstance stands for the stack name (Config.Stack) in the names ValidateCluster gives a namer:
 // the stack has no config key of its own.
 const KeyInstance = "(stack)"
@@ -114,6 +123,21 @@ func (c Config) ValidateCluster(name func(key string) string) error {
 	bad := func(key string, value any, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s = %v: %s", name(key), quoteIfString(value), fmt.Sprintf(format, args...)))
 	}
+	// program: the names are the program's config keys, which a message may also mention bare
+	// ("must not exceed replicas"); a library caller's messages name its own fields throughout.
+	program := name(KeyUsers) == ConfigKeyName(KeyUsers)
+	ref := func(key string) string {
+		if program {
+			return key
+		}
+		return name(key)
+	}
+	quotedRef := func(key string) string {
+		if program {
+			return fmt.Sprintf("%q", key)
+		}
+		return name(key)
+	}
 
 	if c.Replicas < 1 {
 		bad(KeyReplicas, c.Replicas, "must be at least 1")
@@ -124,15 +148,15 @@ func (c Config) ValidateCluster(name func(key string) string) error {
 	switch {
 	case !labelValue.MatchString(c.Stack) || len(c.Stack) > 63:
 		errs = append(errs, fmt.Errorf("%s %q: must be at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit: "+
-			"it is the app.kubernetes.io/instance label of every object (for example %q)", name(KeyInstance), c.Stack, suggestStackName(c.Stack)))
+			"it is the app.kubernetes.io/instance label of every object (%s %q)", name(KeyInstance), c.Stack, exampleOf(program), suggestStackName(c.Stack)))
 	case c.Storage.Class == "" && !dnsSubdomain.MatchString(c.Stack):
 		errs = append(errs, fmt.Errorf("%s %q: with hostPath storage (no %s) it must be lower-case letters, digits, '-' and '.': "+
-			"it names the PersistentVolumes (for example %q, or set %s)", name(KeyInstance), c.Stack, name(KeyStorageClass), suggestStackName(c.Stack), name(KeyStorageClass)))
+			"it names the PersistentVolumes (%s %q, or set %s)", name(KeyInstance), c.Stack, quotedRef(KeyStorageClass), exampleOf(program), suggestStackName(c.Stack), quotedRef(KeyStorageClass)))
 	}
 	if c.Controllers < 1 || c.Controllers%2 == 0 || c.Controllers > MaxControllers {
 		bad(KeyControllers, c.Controllers, "must be an odd number from 1 to %d (1, 3 or 5 are usual): an even quorum tolerates no more failures than the odd number below it, and every voter more slows each metadata commit", MaxControllers)
 	} else if c.Replicas >= 1 && c.Controllers > c.Replicas {
-		bad(KeyControllers, c.Controllers, "must not exceed %s (%d): controllers are the first ordinals of the StatefulSet", KeyReplicas, c.Replicas)
+		bad(KeyControllers, c.Controllers, "must not exceed %s (%d): controllers are the first ordinals of the StatefulSet", ref(KeyReplicas), c.Replicas)
 	}
 	switch c.Monitoring {
 	case MonitoringMetrics, MonitoringOperator, MonitoringNone:
@@ -205,13 +229,13 @@ func (c Config) ValidateCluster(name func(key string) string) error {
 		r, rok := quantityValue(pair.req)
 		l, lok := quantityValue(pair.lim)
 		if rok && lok && r > l {
-			bad(pair.reqKey, pair.req, "must not exceed %s (%s): Kubernetes refuses a request above its limit", pair.limKey, pair.lim)
+			bad(pair.reqKey, pair.req, "must not exceed %s (%s): Kubernetes refuses a request above its limit", ref(pair.limKey), pair.lim)
 		}
 	}
 	if heap, ok := maxHeapBytes(c.Resources.HeapOpts); ok {
 		if limit, lok := quantityValue(c.Resources.MemoryLimit); lok && byteQuantity.MatchString(c.Resources.MemoryLimit) && heap+JVMOverheadBytes > limit {
 			bad(KeyHeapOpts, c.Resources.HeapOpts, "-Xmx leaves less than 256Mi of %s (%s) for metaspace, direct buffers and thread stacks: lower -Xmx to at most %dm or raise %s",
-				KeyMemoryLimit, c.Resources.MemoryLimit, max(0, int((limit-JVMOverheadBytes)/(1<<20))), KeyMemoryLimit)
+				ref(KeyMemoryLimit), c.Resources.MemoryLimit, max(0, int((limit-JVMOverheadBytes)/(1<<20))), ref(KeyMemoryLimit))
 		}
 	} else if strings.Contains(c.Resources.HeapOpts, "-Xmx") {
 		bad(KeyHeapOpts, c.Resources.HeapOpts, "-Xmx must be a size such as 512m or 2g")
@@ -234,7 +258,7 @@ func (c Config) ValidateCluster(name func(key string) string) error {
 		switch {
 		case c.managedKey(k):
 			bad(KeyBrokerProperties+"."+k, shown, "%q is managed by kafka-kraft and cannot be overridden (managed keys with %s %q: %s)",
-				k, KeySecurity, c.Security.Mode, strings.Join(c.managedKeysOf(), ", "))
+				k, ref(KeySecurity), c.Security.Mode, strings.Join(c.managedKeysOf(), ", "))
 		case !KnownBrokerKey(keysOf, k):
 			bad(KeyBrokerProperties+"."+k, shown, "%q is not a Kafka %s broker setting (see https://kafka.apache.org/documentation/#brokerconfigs)",
 				k, keysOf)
@@ -245,8 +269,12 @@ func (c Config) ValidateCluster(name func(key string) string) error {
 
 	// The release the image runs, built or prebuilt: its broker keys and feature levels are known.
 	if _, ok := Releases[c.KafkaVersion]; !ok {
-		bad(KeyKafkaVersion, c.KafkaVersion, "must be one of %s: the Kafka releases whose broker settings and feature levels kafka-kraft knows (with a prebuilt image, the release that image runs)",
-			strings.Join(ReleaseVersions(), ", "))
+		image := "the image"
+		if program {
+			image = `config "image"` // internal/delivery's key
+		}
+		bad(KeyKafkaVersion, c.KafkaVersion, "must be one of %s: the Kafka releases whose broker settings and feature levels kafka-kraft knows (with %s set, the release that image runs)",
+			strings.Join(ReleaseVersions(), ", "), image)
 	}
 	if c.Spread != SpreadSoft && c.Spread != SpreadHard {
 		bad(KeySpread, c.Spread, "must be %q (prefer one pod per node and zone) or %q (never two pods on one node)", SpreadSoft, SpreadHard)
@@ -254,7 +282,7 @@ func (c Config) ValidateCluster(name func(key string) string) error {
 	if v, ok := quantityValue(c.ReassignmentThrottle); !ok || v < 1<<20 {
 		bad(KeyReassignmentThrottle, c.ReassignmentThrottle, "must be bytes per second per broker, at least 1Mi, such as %s", DefaultReassignmentThrottle)
 	}
-	c.validateSecurity(bad)
+	c.validateSecurity(bad, ref, program)
 	return errors.Join(errs...)
 }
 

@@ -313,8 +313,8 @@ func TestKnownBrokerKey(t *testing.T) {
 func TestValidateStackName(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct{ stack, want string }{
-		{"Prod", `stack name "Prod": with hostPath storage (no config "storageClass") it must be lower-case letters`},
-		{"my_stack", `(for example "my-stack", or set config "storageClass")`},
+		{"Prod", `stack name "Prod": with hostPath storage (no "storageClass") it must be lower-case letters`},
+		{"my_stack", `(create the stack as, for example, "my-stack", or set "storageClass")`},
 		{strings.Repeat("a", 64), "must be at most 63 letters"},
 		{"-dev", "starting and ending with a letter or digit"},
 	} {
@@ -346,21 +346,28 @@ func TestValidateClusterNames(t *testing.T) {
 	t.Parallel()
 	c := testConfig(func(c *Config) {
 		c.Stack = "Bad_Name"
-		c.Replicas = 0
+		c.Replicas, c.Controllers = 1, 3
 		c.Storage.Size = "lots"
-		c.BrokerProperties = map[string]string{"no.such.key": "1"}
+		c.BrokerProperties = map[string]string{"no.such.key": "1", "authorizer.class.name": "x"}
+		c.Resources.CPURequest, c.Resources.CPULimit = "2", "1"
+		c.Resources.HeapOpts = "-Xmx1g"
+		c.Security.Users = map[string]User{"app": {Password: "short"}}
 	})
 	err := c.ValidateCluster(func(key string) string { return "Args<" + key + ">" })
 	if err == nil {
 		t.Fatal("ValidateCluster() = nil, want errors")
 	}
 	msg := err.Error()
-	for _, want := range []string{`Args<(stack)> "Bad_Name"`, "Args<replicas> = 0", `Args<storageSize> = "lots"`, "Args<brokerProperties.no.such.key>"} {
+	for _, want := range []string{`Args<(stack)> "Bad_Name"`, "must not exceed Args<replicas> (1)", `Args<storageSize> = "lots"`, "Args<brokerProperties.no.such.key>",
+		"must not exceed Args<cpuLimit>", "raise Args<memoryLimit>", "managed keys with Args<security>", "(no Args<storageClass>)", "Args<users.app.password> = [hidden]: must be at least 12 characters"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("ValidateCluster() = %s\nwant it to say %q", msg, want)
 		}
 	}
-	if strings.Contains(msg, "config ") {
-		t.Errorf("ValidateCluster() = %s\nmust not say config", msg)
+	// Every setting a message mentions is the caller's name for it, never a bare config key.
+	for _, bare := range []string{"config ", " replicas", "cpuLimit (", " memoryLimit", "security \"", "program generates"} {
+		if strings.Contains(msg, bare) {
+			t.Errorf("ValidateCluster() = %s\nmust not say %q", msg, bare)
+		}
 	}
 }

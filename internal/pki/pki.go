@@ -5,6 +5,7 @@
 package pki
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/hmac"
@@ -188,6 +189,38 @@ func ParseCert(certPEM string) (*x509.Certificate, error) {
 		return nil, errors.New("no PEM certificate found")
 	}
 	return x509.ParseCertificate(block.Bytes)
+}
+
+// CheckCA reports why a CA cannot issue the nodes' certificates: the certificate is not a CA, the
+// key is not its PKCS#8 private key, or the CA is not valid at now. (The nodes find out only when
+// they start, and an update then waits for pods that never get Ready.)
+func CheckCA(certPEM, keyPEM string, now time.Time) error {
+	cert, err := ParseCert(certPEM)
+	if err != nil {
+		return fmt.Errorf("the CA certificate: %w", err)
+	}
+	if !cert.IsCA {
+		return errors.New("the CA certificate is not a CA (basic constraints CA:false)")
+	}
+	if now.Before(cert.NotBefore) || now.After(cert.NotAfter) {
+		return fmt.Errorf("the CA certificate is valid from %s to %s, not now", cert.NotBefore.Format(time.DateOnly), cert.NotAfter.Format(time.DateOnly))
+	}
+	block, _ := pem.Decode([]byte(keyPEM))
+	if block == nil || block.Type != "PRIVATE KEY" {
+		return errors.New("the CA key: no PEM \"PRIVATE KEY\" (PKCS#8) block found")
+	}
+	key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return fmt.Errorf("the CA key: %w", err)
+	}
+	signer, ok := key.(interface{ Public() crypto.PublicKey })
+	if !ok {
+		return errors.New("the CA key is not a signing key")
+	}
+	if pub, ok := signer.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !pub.Equal(cert.PublicKey) {
+		return errors.New("the CA key does not belong to the CA certificate")
+	}
+	return nil
 }
 
 // Users lists the names in users that have no password of their own (sorted), for Complete.

@@ -108,3 +108,33 @@ func TestNameHidesTheContent(t *testing.T) {
 		t.Errorf("Name = %q", n)
 	}
 }
+
+func TestCheckCA(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	cert, key, err := NewCA("check", now, 24*time.Hour, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, otherKey, err := NewCA("other", now, 24*time.Hour, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckCA(cert, key, now); err != nil {
+		t.Errorf("a fresh CA: %v", err)
+	}
+	for _, tt := range []struct {
+		name, cert, key string
+		at              time.Time
+		want            string
+	}{
+		{"someone else's key", cert, otherKey, now, "does not belong to the CA certificate"},
+		{"expired", cert, key, now.Add(48 * time.Hour), "not now"},
+		{"garbage key", cert, "not PEM", now, "PKCS#8"},
+		{"garbage certificate", "not PEM", key, now, "no PEM certificate"},
+	} {
+		if err := CheckCA(tt.cert, tt.key, tt.at); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: CheckCA() = %v, want %q", tt.name, err, tt.want)
+		}
+	}
+}

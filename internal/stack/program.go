@@ -295,8 +295,11 @@ func Deploy(ctx *pulumi.Context) (*Outputs, error) {
 func clusterArgs(c kraft.Config, image pulumi.StringInput, sec pki.State) *kraftcluster.Args {
 	users := make(map[string]kraftcluster.User, len(c.Security.Users))
 	for name, u := range c.Security.Users {
-		u.Password = cmp.Or(u.Password, sec.Passwords[name])
-		users[name] = u
+		acls := make([]kraftcluster.ACL, len(u.ACLs))
+		for i, a := range u.ACLs {
+			acls[i] = kraftcluster.ACL{Resource: a.Resource, Name: a.Name, Pattern: a.Pattern, Operations: a.Operations}
+		}
+		users[name] = kraftcluster.User{Password: cmp.Or(u.Password, sec.Passwords[name]), ACLs: acls}
 	}
 	r := c.Resources
 	return &kraftcluster.Args{
