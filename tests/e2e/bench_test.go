@@ -80,7 +80,7 @@ func runDeployBench(b *testing.B, ctx context.Context, e testEnv) {
 	up, upInfo := d.pulumiUp(b, ctx, w)
 	restart := d.restart(b, ctx, w)
 	roll, rollInfo := d.pulumiRoll(b, ctx, w)
-	w.stop()
+	flaps := w.stop()
 	d.capture(b, ctx)
 	d.destroy(b, ctx)
 
@@ -88,7 +88,7 @@ func runDeployBench(b *testing.B, ctx context.Context, e testEnv) {
 	w = watchPodTimes(ctx, b, e.Namespace)
 	kup := d.kubectlUp(b, ctx, w)
 	kroll := d.kubectlRoll(b, ctx, w)
-	w.stop()
+	kflaps := w.stop()
 	d.kubectlDelete(b, ctx)
 
 	// 3. The floor of the image: docker run of the same image and configuration.
@@ -114,6 +114,8 @@ func runDeployBench(b *testing.B, ctx context.Context, e testEnv) {
 	}
 	fmt.Fprintf(os.Stderr, "\nDEPLOY BENCHMARK (kubectl: the same objects applied with kubectl rollout restart for the roll; "+
 		"docker: the same image and configuration in plain Docker; ratio = first column / floor)\n\n%s", out.String())
+	fmt.Fprintf(os.Stderr, "readiness flaps (a Ready pod turned unready while nothing stopped it): %d on the Pulumi stack, %d on the kubectl one\n", flaps, kflaps)
+	b.ReportMetric(float64(flaps+kflaps), "flaps")
 	b.ReportMetric(up.Total().Seconds(), "up-s")
 	b.ReportMetric(kup.Total().Seconds(), "up-kubectl-s")
 	b.ReportMetric(dup.Total().Seconds(), "up-docker-s")
@@ -322,6 +324,8 @@ type podTimes struct {
 	pods   map[string]*phases.Marks // uid -> marks
 	names  map[string]string        // uid -> pod name
 	live   map[string]string        // pod name -> uid of the newest pod of that name
+	ready  map[string]bool          // uid -> Ready in the last event
+	flaps  int                      // Ready -> not Ready transitions of a pod not being deleted
 	ns     string
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -329,7 +333,8 @@ type podTimes struct {
 
 func watchPodTimes(ctx context.Context, tb testing.TB, ns string) *podTimes {
 	ctx, cancel := context.WithCancel(ctx)
-	w := &podTimes{pods: map[string]*phases.Marks{}, names: map[string]string{}, live: map[string]string{}, ns: ns, cancel: cancel, done: make(chan struct{})}
+	w := &podTimes{pods: map[string]*phases.Marks{}, names: map[string]string{}, live: map[string]string{},
+		ready: map[string]bool{}, ns: ns, cancel: cancel, done: make(chan struct{})}
 	cmd := exec.CommandContext(ctx, "kubectl", "-n", ns, "get", "pods", "-l", "app.kubernetes.io/name="+kraft.StatefulSetName,
 		"-w", "-o", "json", "--request-timeout=0")
 	out, err := cmd.StdoutPipe()
@@ -369,6 +374,14 @@ func watchPodTimes(ctx context.Context, tb testing.TB, ns string) *podTimes {
 				m.Deleted = now // the old pod's deletion, copied to its successor in waitNodes
 			}
 			for _, c := range p.Status.Conditions {
+				if c.Type == "Ready" {
+					was := w.ready[p.Metadata.UID]
+					w.ready[p.Metadata.UID] = c.Status == "True"
+					// A probe that flaps turns a Ready pod unready while nothing stops it.
+					if was && c.Status != "True" && p.Metadata.DeletionTimestamp == nil {
+						w.flaps++
+					}
+				}
 				if c.Status != "True" {
 					continue
 				}
@@ -385,9 +398,13 @@ func watchPodTimes(ctx context.Context, tb testing.TB, ns string) *podTimes {
 	return w
 }
 
-func (w *podTimes) stop() {
+// stop ends the watch and returns how often a pod turned unready while not being deleted.
+func (w *podTimes) stop() int {
 	w.cancel()
 	<-w.done
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.flaps
 }
 
 // current is the uid of every pod name now.
@@ -444,6 +461,7 @@ func (w *podTimes) waitNodes(tb testing.TB, ctx context.Context, start time.Time
 		if err := phases.ParseLog(strings.NewReader(logs), &out[i]); err != nil {
 			tb.Fatal(err)
 		}
+		logMarks(tb, out[i])
 	}
 	return out
 }
@@ -654,4 +672,19 @@ func (d *deployBench) dockerReady(b *testing.B, ctx context.Context, m *phases.M
 	if err := phases.ParseLog(&logs, m); err != nil {
 		b.Fatal(err)
 	}
+	logMarks(b, *m)
+}
+
+// logMarks logs one node's marks as seconds after its start, for a reader who wants to know which
+// node a phase waited for.
+func logMarks(tb testing.TB, m phases.Marks) {
+	tb.Helper()
+	rel := func(t time.Time) string {
+		if t.IsZero() {
+			return "-"
+		}
+		return fmt.Sprintf("%.1f", t.Sub(m.Start).Seconds())
+	}
+	tb.Logf("%s: deleted %s, created %s, scheduled %s, started %s, jvm %s, listening %s, registered %s, ready %s (s after start)",
+		m.Name, rel(m.Deleted), rel(m.Created), rel(m.Scheduled), rel(m.Started), rel(m.JVM), rel(m.Listening), rel(m.Registered), rel(m.Ready))
 }
