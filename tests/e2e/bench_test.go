@@ -64,7 +64,6 @@ type deployBench struct {
 	s       *suite
 	objects []byte // the stack's Kubernetes objects as a kubectl List
 	docker  dockerConfig
-	tables  []string
 }
 
 func runDeployBench(b *testing.B, ctx context.Context, e testEnv) {
