@@ -324,6 +324,7 @@ type podTimes struct {
 	names  map[string]string        // uid -> pod name
 	live   map[string]string        // pod name -> uid of the newest pod of that name
 	ready  map[string]bool          // uid -> Ready in the last event
+	bound  map[string]time.Time     // claim name -> first seen Bound
 	flaps  int                      // Ready -> not Ready transitions of a pod not being deleted
 	ns     string
 	cancel context.CancelFunc
@@ -333,7 +334,7 @@ type podTimes struct {
 func watchPodTimes(ctx context.Context, tb testing.TB, ns string) *podTimes {
 	ctx, cancel := context.WithCancel(ctx)
 	w := &podTimes{pods: map[string]*phases.Marks{}, names: map[string]string{}, live: map[string]string{},
-		ready: map[string]bool{}, ns: ns, cancel: cancel, done: make(chan struct{})}
+		ready: map[string]bool{}, bound: map[string]time.Time{}, ns: ns, cancel: cancel, done: make(chan struct{})}
 	cmd := exec.CommandContext(ctx, "kubectl", "-n", ns, "get", "pods", "-l", "app.kubernetes.io/name="+kraft.StatefulSetName,
 		"-w", "-o", "json", "--request-timeout=0")
 	out, err := cmd.StdoutPipe()
@@ -343,6 +344,34 @@ func watchPodTimes(ctx context.Context, tb testing.TB, ns string) *podTimes {
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}
+	// Claims: when each was first seen Bound, to tell a pod's wait in the scheduler for its claim
+	// from the scheduler's own backoff.
+	claims := exec.CommandContext(ctx, "kubectl", "-n", ns, "get", "pvc", "-w", "-o", "json", "--request-timeout=0")
+	cout, err := claims.StdoutPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := claims.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	go func() {
+		dec := json.NewDecoder(cout)
+		for {
+			var c struct {
+				Metadata struct{ Name string }
+				Status   struct{ Phase string }
+			}
+			if err := dec.Decode(&c); err != nil {
+				_ = claims.Wait()
+				return
+			}
+			w.mu.Lock()
+			if _, seen := w.bound[c.Metadata.Name]; !seen && c.Status.Phase == "Bound" {
+				w.bound[c.Metadata.Name] = time.Now()
+			}
+			w.mu.Unlock()
+		}
+	}()
 	go func() {
 		defer close(w.done)
 		dec := json.NewDecoder(out)
@@ -452,6 +481,13 @@ func (w *podTimes) waitNodes(tb testing.TB, ctx context.Context, start time.Time
 	if err != nil {
 		tb.Fatal(err)
 	}
+	w.mu.Lock()
+	for i := range benchReplicas {
+		if at, ok := w.bound[kraft.DataClaim(i)]; ok && at.After(start) {
+			tb.Logf("claim %s first seen Bound %.1fs after start", kraft.DataClaim(i), at.Sub(start).Seconds())
+		}
+	}
+	w.mu.Unlock()
 	for i := range out {
 		logs, err := kubectl(ctx, "-n", w.ns, "logs", out[i].Name, "-c", "kafka", "--timestamps")
 		if err != nil {
