@@ -173,6 +173,11 @@ func (d *deployBench) pulumiUp(b *testing.B, ctx context.Context, w *podTimes) (
 	if err := waitPodsReady(ctx, d.s.env.Namespace, benchWaitTimeout); err != nil {
 		b.Fatal(err)
 	}
+	// The up returns once the cluster-settings Job has completed: what it waited for.
+	if logs, err := kubectl(ctx, "-n", d.s.env.Namespace, "logs", "-l", "app.kubernetes.io/name="+kraft.ClusterJobName,
+		"--timestamps", "--tail=30"); err == nil {
+		b.Logf("cluster-settings Job (up started %s):\n%s", start.UTC().Format(time.RFC3339Nano), logs)
+	}
 	return phases.Parallel(nodes), fmt.Sprintf("the up itself returned after %.1fs", upTook.Seconds())
 }
 
