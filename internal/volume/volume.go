@@ -38,17 +38,14 @@ func Claim(ctx *pulumi.Context, name string, args ClaimArgs, opts ...pulumi.Reso
 			Requests: pulumi.StringMap{"storage": pulumi.String(args.Size)},
 		},
 	}
-	// No await for Bound in either mode. Classes with volumeBindingMode WaitForFirstConsumer
-	// (local-path, most cloud classes) bind only once a pod uses the claim, and the pod is created
-	// after the claim: waiting for Bound would deadlock. A hostPath claim is pre-bound
-	// (spec.volumeName) to a PV created before it (DependsOn), so nothing can take it and it binds as
-	// soon as the PV controller has seen both; the pods that mount it wait for that in the scheduler
-	// anyway. Awaiting it only held back the StatefulSet, which depends on the claims (make
-	// bench-deploy: up to 4 s of every up from nothing).
-	annotations := pulumi.StringMap{"pulumi.com/skipAwait": pulumi.String("true")}
+	annotations := pulumi.StringMap{}
 	claimOpts := opts
 	if args.StorageClass != "" {
 		spec.StorageClassName = pulumi.String(args.StorageClass)
+		// Classes with volumeBindingMode WaitForFirstConsumer (local-path, most cloud classes) bind
+		// only once a pod uses the claim, and the pod is created after the claim: waiting for Bound
+		// here would deadlock.
+		annotations["pulumi.com/skipAwait"] = pulumi.String("true")
 	} else {
 		pv, err := corev1.NewPersistentVolume(ctx, name+"-pv", &corev1.PersistentVolumeArgs{
 			Metadata: &metav1.ObjectMetaArgs{
@@ -76,6 +73,12 @@ func Claim(ctx *pulumi.Context, name string, args ClaimArgs, opts ...pulumi.Reso
 		}
 		spec.StorageClassName = pulumi.String("")
 		spec.VolumeName = pulumi.String(args.VolumeName)
+		// Awaited (no skipAwait), on purpose, though the claim is pre-bound: the PV controller binds
+		// most claims within a second but some only at its next resync, up to 15 s later, and a pod
+		// whose claim is unbound waits in the scheduler. Without the await the StatefulSet's pods start
+		// that far apart, and a node that starts before its peers have pod IPs likely gets their names
+		// cached as missing (CoreDNS's default `ttl 30`): make bench-deploy saw a fresh quorum form 30 s late.
+		// With the await every Kafka pod starts together.
 		claimOpts = append(append([]pulumi.ResourceOption{}, opts...), pulumi.DependsOn([]pulumi.Resource{pv}))
 	}
 	return corev1.NewPersistentVolumeClaim(ctx, name, &corev1.PersistentVolumeClaimArgs{
