@@ -90,12 +90,6 @@ func SharedProperties(c Config) map[string]string {
 		// with many members starting together should set it back through brokerProperties
 		// ("group.initial.rebalance.delay.ms": "3000").
 		"group.initial.rebalance.delay.ms": "0",
-		// A starting broker is unfenced on the first heartbeat after it has caught up with the
-		// metadata log, and every restart and roll waits for that once per node: Kafka's default
-		// interval (2 s) made registration 2.5-4 s of each restart (make bench-deploy). Half a second
-		// costs the controller a few small requests a second; broker.session.timeout.ms (9 s) is
-		// unchanged, so a broker is fenced as late as before.
-		"broker.heartbeat.interval.ms": "500",
 	}
 	for k, v := range SecurityProperties(c) {
 		props[k] = v
