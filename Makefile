@@ -68,7 +68,7 @@ e2e: ## End-to-end tier: deploys the program to a real Kubernetes (KUBECONFIG, e
 bench: ## Benchmarks that need nothing but Go (the smoke test against kfake)
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
 
-.PHONY: bench-image bench-tls bench-metrics
+.PHONY: bench-image bench-tls bench-metrics bench-deploy
 bench-image: ## Smoke test vs kafka-producer-perf-test on one real 3-node cluster in Docker (ratio reported)
 	scripts/install-docker.sh
 	$(GO) test -tags image -run '^$$' -bench SmokeVersusProducerPerf -benchtime 1x -timeout 30m ./tests/image/
@@ -80,6 +80,9 @@ bench-tls: ## Smoke throughput with security "tls" (TLS + SCRAM) against "none" 
 bench-metrics: ## What the Prometheus JMX exporter costs a node: CPU and memory with and without it, scrape durations
 	scripts/install-docker.sh
 	$(GO) test -tags image -run '^$$' -bench ExporterCost -benchtime 1x -timeout 30m ./tests/image/
+
+bench-deploy: ## Up from nothing, one restart and one roll on a real cluster, phase by phase, beside kubectl apply and docker run of the same objects and image (ratios)
+	env=$$(scripts/e2e-setup.sh) && eval "$$env" && $(GO) test -tags e2e -run '^$$' -bench Deploy -benchtime 1x -timeout 45m ./tests/e2e/
 
 ##@ Build
 .PHONY: images

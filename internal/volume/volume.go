@@ -73,6 +73,12 @@ func Claim(ctx *pulumi.Context, name string, args ClaimArgs, opts ...pulumi.Reso
 		}
 		spec.StorageClassName = pulumi.String("")
 		spec.VolumeName = pulumi.String(args.VolumeName)
+		// Awaited (no skipAwait), on purpose, though the claim is pre-bound: the PV controller binds
+		// most claims within a second but some only at its next resync, up to 15 s later, and a pod
+		// whose claim is unbound waits in the scheduler. Without the await the StatefulSet's pods start
+		// that far apart, and a node that starts before its peers have pod IPs likely gets their names
+		// cached as missing (CoreDNS's default `ttl 30`): make bench-deploy saw a fresh quorum form 30 s late.
+		// With the await every Kafka pod starts together.
 		claimOpts = append(append([]pulumi.ResourceOption{}, opts...), pulumi.DependsOn([]pulumi.Resource{pv}))
 	}
 	return corev1.NewPersistentVolumeClaim(ctx, name, &corev1.PersistentVolumeClaimArgs{

@@ -145,7 +145,7 @@ type suitePorts struct {
 }
 
 // newSuite prepares a suite for one throwaway stack; its teardown is registered at once.
-func newSuite(t *testing.T, e testEnv, stackName string, ports suitePorts, initial map[string]string) *suite {
+func newSuite(t testing.TB, e testEnv, stackName string, ports suitePorts, initial map[string]string) *suite {
 	t.Helper()
 	s := &suite{env: e, stackName: stackName, ports: ports, initial: initial}
 	s.dir = filepath.Join(e.Artifacts, s.stackName)
@@ -216,7 +216,7 @@ func (s *suite) measure(t *testing.T, name, format string, args ...any) {
 	t.Logf("MEASURED %s", line)
 }
 
-func (s *suite) report(t *testing.T) {
+func (s *suite) report(t testing.TB) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.metrics) == 0 {
@@ -269,7 +269,7 @@ func (s *suite) progress(name string) io.Writer {
 // `pulumi config set` semantics (deployer.Options.Config). The workspace lives in a temp dir, so no
 // Pulumi.<stack>.yaml appears in the repository; the Docker build context is not needed because the
 // stack uses the prebuilt image.
-func (s *suite) open(t *testing.T, ctx context.Context) {
+func (s *suite) open(t testing.TB, ctx context.Context) {
 	ns := s.env.Namespace
 	// A namespace that an earlier run's cleanup deleted may still be terminating.
 	if phase, err := kubectl(ctx, "get", "namespace", ns, "-o", "jsonpath={.status.phase}"); err == nil && phase == "Terminating" {
@@ -364,7 +364,7 @@ func (s *suite) open(t *testing.T, ctx context.Context) {
 }
 
 // repoRoot is the module root (tests run in tests/e2e).
-func repoRoot(t *testing.T) string {
+func repoRoot(t testing.TB) string {
 	t.Helper()
 	dir, err := filepath.Abs("../..")
 	if err != nil {
@@ -892,7 +892,7 @@ func (s *suite) waitNamespaceGone(ctx context.Context, timeout time.Duration) er
 // teardown runs after every step, passed or failed: it destroys what is left (falling back to
 // kubectl when destroy fails), removes the stack, the pushed image tag and, on k8s-local, the
 // hostPath data directories (the PVs keep them by design: reclaim policy Retain).
-func (s *suite) teardown(t *testing.T) {
+func (s *suite) teardown(t testing.TB) {
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupReserve-time.Minute)
 	defer cancel()
 	if s.pushed != "" {
@@ -934,7 +934,7 @@ func (s *suite) teardown(t *testing.T) {
 	}
 }
 
-func (s *suite) forceDelete(t *testing.T, ctx context.Context) {
+func (s *suite) forceDelete(t testing.TB, ctx context.Context) {
 	if _, err := kubectl(ctx, "delete", "namespace", s.env.Namespace, "--ignore-not-found", "--wait=true", "--timeout=4m"); err != nil {
 		t.Errorf("cleanup: %v", err)
 	}

@@ -57,7 +57,7 @@ const (
 
 // requireEnv reads the environment and fails the test, naming every missing piece and how to get
 // it, when something is missing. The end-to-end tier never skips.
-func requireEnv(t *testing.T) testEnv {
+func requireEnv(t testing.TB) testEnv {
 	t.Helper()
 	e := testEnv{
 		Kubeconfig:    os.Getenv("KUBECONFIG"),
