@@ -18,10 +18,12 @@ import (
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/segmentio/kafka-go"
 
 	"github.com/kafka-kraft/kafka-kraft/components/kraftcluster"
 	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
 	"github.com/kafka-kraft/kafka-kraft/internal/phases"
+	"github.com/kafka-kraft/kafka-kraft/internal/smoke"
 )
 
 // The deploy benchmark of issue 14 (make bench-deploy): how long a user waits for `up` from
@@ -77,6 +79,7 @@ func runDeployBench(b *testing.B, ctx context.Context, e testEnv) {
 	// 1. Pulumi: up from nothing, one restart, one roll.
 	w := watchPodTimes(ctx, b, e.Namespace)
 	up, upInfo := d.pulumiUp(b, ctx, w)
+	warmth := d.smokeWarmth(b, ctx)
 	restart := d.restart(b, ctx, w)
 	roll, rollInfo := d.pulumiRoll(b, ctx, w)
 	flaps := w.stop()
@@ -113,6 +116,10 @@ func runDeployBench(b *testing.B, ctx context.Context, e testEnv) {
 	}
 	fmt.Fprintf(os.Stderr, "\nDEPLOY BENCHMARK (kubectl: the same objects applied with kubectl rollout restart for the roll; "+
 		"docker: the same image and configuration in plain Docker; ratio = first column / floor)\n\n%s", out.String())
+	if err := phases.WriteSmokeRuns(&out, fmt.Sprintf("smoke runs right after up (%d x %d B, acks=all; vs warm = msg/s over the median of the warm runs)",
+		smoke.DefaultMessages, smoke.DefaultMessageSize), warmth); err != nil {
+		b.Fatal(err)
+	}
 	fmt.Fprintf(os.Stderr, "readiness flaps (a Ready pod turned unready while nothing stopped it): %d on the Pulumi stack, %d on the kubectl one\n", flaps, kflaps)
 	b.ReportMetric(float64(flaps+kflaps), "flaps")
 	b.ReportMetric(up.Total().Seconds(), "up-s")
@@ -123,6 +130,7 @@ func runDeployBench(b *testing.B, ctx context.Context, e testEnv) {
 	b.ReportMetric(roll.Total().Seconds(), "roll-s")
 	b.ReportMetric(kroll.Total().Seconds(), "roll-kubectl-s")
 	b.ReportMetric(droll.Total().Seconds(), "roll-docker-s")
+	b.ReportMetric(warmth[0].MsgsPerSec/phases.WarmMedian(warmth), "first-smoke/warm")
 	b.ReportMetric(0, "ns/op") // one run of minutes: the default figure says nothing
 }
 
@@ -165,10 +173,12 @@ func removeHostPathData(tb testing.TB, e testEnv) {
 
 func (d *deployBench) pulumiUp(b *testing.B, ctx context.Context, w *podTimes) (phases.Breakdown, string) {
 	start := time.Now()
-	if _, err := d.s.st.Up(ctx); err != nil {
+	res, err := d.s.st.Up(ctx)
+	if err != nil {
 		b.Fatalf("up: %v", err)
 	}
 	upTook := time.Since(start)
+	d.s.setOutputs(b, res.Outputs)
 	nodes := w.waitNodes(b, ctx, start, nil)
 	if err := waitPodsReady(ctx, d.s.env.Namespace, benchWaitTimeout); err != nil {
 		b.Fatal(err)
@@ -179,6 +189,51 @@ func (d *deployBench) pulumiUp(b *testing.B, ctx context.Context, w *podTimes) (
 		b.Logf("cluster-settings Job (up started %s):\n%s", start.UTC().Format(time.RFC3339Nano), logs)
 	}
 	return phases.Parallel(nodes), fmt.Sprintf("the up itself returned after %.1fs", upTook.Seconds())
+}
+
+// smokeWarmth runs the smoke test right after up and then again, to compare the first run (what a
+// user who runs `make smoke` after `make deploy` sees) with runs on warm JVMs. The last run uses a
+// new topic on the warm cluster, which separates what a new topic costs (leader election, followers'
+// first fetches) from what cold JVMs cost.
+func (d *deployBench) smokeWarmth(b *testing.B, ctx context.Context) []phases.SmokeRun {
+	plan := []struct {
+		label, topic string
+		warm         bool
+	}{
+		{"first after up (new topic)", "", false},
+		{"second", "", false},
+		{"warm 1", "", true},
+		{"warm 2", "", true},
+		{"warm 3", "", true},
+		{"warm JVMs, new topic", "bench.warm-new-topic", false},
+	}
+	var runs []phases.SmokeRun
+	for _, p := range plan {
+		res, err := smoke.Run(ctx, smoke.Config{
+			Brokers:         d.s.brokers,
+			Auth:            d.s.auth,
+			Topic:           p.topic,
+			ExpectedBrokers: benchReplicas,
+			Timeout:         2 * time.Minute,
+		})
+		if err != nil {
+			b.Fatalf("smoke run %q: %v", p.label, err)
+		}
+		runs = append(runs, phases.SmokeRun{Label: p.label, Warm: p.warm, MsgsPerSec: res.ProduceMsgsPerSec,
+			P50: res.ProduceLatencyP50, P99: res.ProduceLatencyP99, Elapsed: res.Elapsed})
+	}
+	// The restart and roll that follow are measured on a cluster without these topics, as before
+	// this measurement existed, so that their figures stay comparable across versions.
+	resp, err := newClient(d.s.brokers).DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: []string{smoke.DefaultTopic, plan[len(plan)-1].topic}})
+	if err != nil {
+		b.Fatalf("delete the smoke topics: %v", err)
+	}
+	for topic, err := range resp.Errors {
+		if err != nil {
+			b.Fatalf("delete topic %s: %v", topic, err)
+		}
+	}
+	return runs
 }
 
 // restart deletes one pod (a graceful delete: controlled shutdown) and follows its successor.

@@ -418,7 +418,7 @@ func (s *suite) firstUp(t *testing.T, ctx context.Context, replicas int) {
 	}
 }
 
-func (s *suite) setOutputs(t *testing.T, out auto.OutputMap) {
+func (s *suite) setOutputs(t testing.TB, out auto.OutputMap) {
 	t.Helper()
 	s.outputs = deployer.StringOutputs(out)
 	brokers, err := smoke.ParseBrokers(s.outputs[stack.OutputExternalBootstrapServers])

@@ -30,7 +30,7 @@ import (
 const usersTopic = "e2e-orders"
 
 // setSecrets keeps the secret outputs the checks need (never printed).
-func (s *suite) setSecrets(t *testing.T, out auto.OutputMap) {
+func (s *suite) setSecrets(t testing.TB, out auto.OutputMap) {
 	t.Helper()
 	s.userPasswords = map[string]string{}
 	if m, ok := out[stack.OutputUserPasswords].Value.(map[string]any); ok {
