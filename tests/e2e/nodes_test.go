@@ -169,6 +169,60 @@ func lastLine(s string) string {
 	return lines[len(lines)-1]
 }
 
+// leadersMovedOff waits until the brokers other than pod's report no partition of the load topic
+// led by pod's broker, and returns how long after start that was.
+func (s *suite) leadersMovedOff(t *testing.T, ctx context.Context, pod string, start time.Time) time.Duration {
+	t.Helper()
+	id, err := strconv.Atoi(strings.TrimPrefix(pod, kraft.StatefulSetName+"-"))
+	if err != nil {
+		t.Fatalf("broker id of pod %s: %v", pod, err)
+	}
+	var live []string
+	for i, b := range s.brokers {
+		if i != id {
+			live = append(live, b)
+		}
+	}
+	err = eventually(ctx, 90*time.Second, time.Second, fmt.Sprintf("no partition of %s led by broker %d", loadTopic, id), func(ctx context.Context) error {
+		// A fresh transport each time: nothing cached from before the power-off.
+		tr := transportFor(live)
+		defer tr.CloseIdleConnections()
+		md, err := (&kafka.Client{Addr: kafka.TCP(live...), Transport: tr, Timeout: 5 * time.Second}).Metadata(ctx, &kafka.MetadataRequest{Topics: []string{loadTopic}})
+		if err != nil {
+			return err
+		}
+		for _, tp := range md.Topics {
+			for _, p := range tp.Partitions {
+				if p.Leader.ID == id {
+					return fmt.Errorf("partition %d still led by broker %d (ISR %v)", p.ID, id, brokerIDsOf(p.Isr))
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return time.Since(start)
+}
+
+// nodeUp brings k8s-local's node index back (node.sh up). node.sh runs under `set -o pipefail` and
+// checks for its node IP with `ip addr show | grep -q`: when grep exits at the first match, ip may
+// die of SIGPIPE, the check fails although the address is there, and the `ip addr add` that follows
+// fails with "Address already assigned" (seen once in CI, leaving the node off). Nothing else has
+// happened by then, so running it again is safe.
+func nodeUp(ctx context.Context, nodeScript string, index int, zone string) ([]byte, error) {
+	var out []byte
+	var err error
+	for range 3 {
+		out, err = exec.CommandContext(ctx, nodeScript, "up", strconv.Itoa(index), zone).CombinedOutput()
+		if err == nil || !bytes.Contains(out, []byte("Address already assigned")) {
+			return out, err
+		}
+	}
+	return out, err
+}
+
 // powerOff powers off (node.sh stop) the node of a voter under the live producer: the cluster keeps
 // taking writes (the leader moves once KRaft fences the broker), nothing acknowledged is lost, the
 // pod is not replaced while its node is gone (a StatefulSet pod stays until the node returns or is
@@ -189,7 +243,7 @@ func (s *suite) powerOff(t *testing.T, ctx context.Context) {
 	restored := false
 	defer func() {
 		if !restored {
-			if out, err := exec.Command(nodeScript, "up", strconv.Itoa(index), zones[victim.Node]).CombinedOutput(); err != nil {
+			if out, err := nodeUp(context.Background(), nodeScript, index, zones[victim.Node]); err != nil {
 				t.Errorf("node.sh up %d: %v\n%s", index, err, out)
 			}
 		}
@@ -203,6 +257,9 @@ func (s *suite) powerOff(t *testing.T, ctx context.Context) {
 		t.Fatalf("the cluster stopped taking writes with node %s off: %v", victim.Node, err)
 	}
 	writing := time.Since(start)
+	// KRaft fences the broker once its session expires (broker.session.timeout.ms, 9 s) and moves
+	// its leaderships to in-sync followers; the metadata the other brokers serve says so.
+	moved := s.leadersMovedOff(t, ctx, victim.Name, start)
 	// The node goes NotReady; the pod is not replaced meanwhile.
 	if err := eventually(ctx, 3*time.Minute, 2*time.Second, "node "+victim.Node+" NotReady", func(ctx context.Context) error {
 		st, err := kubectl(ctx, "get", "node", victim.Node, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)
@@ -224,7 +281,7 @@ func (s *suite) powerOff(t *testing.T, ctx context.Context) {
 	t.Logf("%s while its node is off: ready=%v (a StatefulSet pod waits for the node or the out-of-service taint)", victim.Name, now[victim.Name].Ready)
 	// The node returns (in its zone: node.sh would label it zone-<I> otherwise): the broker restarts
 	// there and catches up.
-	if out, err := exec.CommandContext(ctx, nodeScript, "up", strconv.Itoa(index), zones[victim.Node]).CombinedOutput(); err != nil {
+	if out, err := nodeUp(ctx, nodeScript, index, zones[victim.Node]); err != nil {
 		t.Fatalf("node.sh up %d: %v\n%s", index, err, out)
 	}
 	restored = true
@@ -233,8 +290,8 @@ func (s *suite) powerOff(t *testing.T, ctx context.Context) {
 	}
 	back := time.Since(start)
 	rep := s.stopLoad(t, ctx, load)
-	s.measure(t, "power-off of a voter's node under load", "%s: writes resumed (%d acknowledged) %s after, node NotReady after %s, broker back and caught up %s after power-off; producer longest gap %s, %d unacknowledged (%d written anyway), %d retry duplicates, 0 lost",
-		victim.Node, 3*loadRate, writing.Round(100*time.Millisecond), notReady.Round(time.Second), back.Round(time.Second),
+	s.measure(t, "power-off of a voter's node under load", "%s: writes resumed (%d acknowledged) %s after, its leaderships moved after %s, node NotReady after %s, broker back and caught up %s after power-off; producer longest gap %s, %d unacknowledged (%d written anyway), %d retry duplicates, 0 lost",
+		victim.Node, 3*loadRate, writing.Round(100*time.Millisecond), moved.Round(100*time.Millisecond), notReady.Round(time.Second), back.Round(time.Second),
 		rep.LongestAckGap.Round(time.Millisecond), rep.Unacknowledged, rep.Verify.UnacknowledgedWritten, rep.Verify.RetryDuplicates)
 }
 
@@ -336,7 +393,7 @@ func (s *suite) partition(t *testing.T, ctx context.Context) {
 				errs = append(errs, fmt.Errorf("iptables -D %s: %w: %s", strings.Join(r, " "), err, out))
 			}
 		}
-		if out, err := exec.CommandContext(ctx, nodeScript, "up", strconv.Itoa(index), zones[victim.Node]).CombinedOutput(); err != nil {
+		if out, err := nodeUp(ctx, nodeScript, index, zones[victim.Node]); err != nil {
 			errs = append(errs, fmt.Errorf("node.sh up %d: %w\n%s", index, err, out))
 		}
 		healed = true
