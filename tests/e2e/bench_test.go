@@ -114,12 +114,12 @@ func runDeployBench(b *testing.B, ctx context.Context, e testEnv) {
 		}
 		out.WriteString("\n")
 	}
-	fmt.Fprintf(os.Stderr, "\nDEPLOY BENCHMARK (kubectl: the same objects applied with kubectl rollout restart for the roll; "+
-		"docker: the same image and configuration in plain Docker; ratio = first column / floor)\n\n%s", out.String())
 	if err := phases.WriteSmokeRuns(&out, fmt.Sprintf("smoke runs right after up (%d x %d B, acks=all; vs warm = msg/s over the median of the warm runs)",
 		smoke.DefaultMessages, smoke.DefaultMessageSize), warmth); err != nil {
 		b.Fatal(err)
 	}
+	fmt.Fprintf(os.Stderr, "\nDEPLOY BENCHMARK (kubectl: the same objects applied with kubectl rollout restart for the roll; "+
+		"docker: the same image and configuration in plain Docker; ratio = first column / floor)\n\n%s", out.String())
 	fmt.Fprintf(os.Stderr, "readiness flaps (a Ready pod turned unready while nothing stopped it): %d on the Pulumi stack, %d on the kubectl one\n", flaps, kflaps)
 	b.ReportMetric(float64(flaps+kflaps), "flaps")
 	b.ReportMetric(up.Total().Seconds(), "up-s")
