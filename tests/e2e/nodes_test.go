@@ -170,7 +170,8 @@ func lastLine(s string) string {
 }
 
 // leadersMovedOff waits until the brokers other than pod's report no partition of the load topic
-// led by pod's broker, and returns how long after start that was.
+// led by pod's broker, and returns how long after start that was seen (an upper bound: the first check
+// runs once writes have resumed, and then once a second).
 func (s *suite) leadersMovedOff(t *testing.T, ctx context.Context, pod string, start time.Time) time.Duration {
 	t.Helper()
 	id, err := strconv.Atoi(strings.TrimPrefix(pod, kraft.StatefulSetName+"-"))
@@ -290,7 +291,7 @@ func (s *suite) powerOff(t *testing.T, ctx context.Context) {
 	}
 	back := time.Since(start)
 	rep := s.stopLoad(t, ctx, load)
-	s.measure(t, "power-off of a voter's node under load", "%s: writes resumed (%d acknowledged) %s after, its leaderships moved after %s, node NotReady after %s, broker back and caught up %s after power-off; producer longest gap %s, %d unacknowledged (%d written anyway), %d retry duplicates, 0 lost",
+	s.measure(t, "power-off of a voter's node under load", "%s: writes resumed (%d acknowledged) %s after, its leaderships seen moved by %s, node NotReady after %s, broker back and caught up %s after power-off; producer longest gap %s, %d unacknowledged (%d written anyway), %d retry duplicates, 0 lost",
 		victim.Node, 3*loadRate, writing.Round(100*time.Millisecond), moved.Round(100*time.Millisecond), notReady.Round(time.Second), back.Round(time.Second),
 		rep.LongestAckGap.Round(time.Millisecond), rep.Unacknowledged, rep.Verify.UnacknowledgedWritten, rep.Verify.RetryDuplicates)
 }
