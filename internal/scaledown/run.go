@@ -92,6 +92,12 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	defer tr.CloseIdleConnections()
+	// kafka-go answers Metadata from its transport's cache, refreshed every MetadataTTL (6 s by
+	// default), while ListPartitionReassignments always goes to the cluster. With the default the
+	// re-reads below saw a reassignment already finished (no longer listed) beside the cached
+	// replicas it had while running, for all five polls, and refused a safe scale-down (e2e 6c
+	// after an interrupted one). A TTL well under the poll interval makes every poll fresh.
+	tr.MetadataTTL = max(10*time.Millisecond, min(o.Poll/4, 250*time.Millisecond))
 	r := &runner{o: o, c: &kafka.Client{Addr: kafka.TCP(o.Brokers...), Timeout: 15 * time.Second, Transport: tr}}
 
 	parts, removing, err := r.state(ctx)
