@@ -292,3 +292,83 @@ func TestNewCredentials(t *testing.T) {
 		t.Error("two NewCredentials share material")
 	}
 }
+
+// TestInitContainers: what runs before Kafka in each pod. Every init container costs a pod start
+// about a second (the kubelet's relist), so hostPath with TLS gets one container doing both; the
+// e2e tier runs that one on every default stack.
+func TestInitContainers(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		storage Storage
+		mode    string
+		want    []string
+	}{
+		{name: "hostPath and tls", mode: SecurityTLS, want: []string{DataAndTLSInitContainerName}},
+		{name: "hostPath without security", mode: SecurityNone, want: []string{"data-permissions"}},
+		{name: "storage class and tls", storage: Storage{Class: "fast"}, mode: SecurityTLS, want: []string{"tls-cert"}},
+		{name: "storage class without security", storage: Storage{Class: "fast"}, mode: SecurityNone, want: nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			sec := Security{Mode: tt.mode}
+			if tt.mode == SecurityTLS {
+				sec.Credentials = credentials
+			}
+			res, _, err := deploy(t, &Args{Image: pulumi.String(testImage), Storage: tt.storage, Security: sec})
+			if err != nil {
+				t.Fatal(err)
+			}
+			spec := get(t, res["kubernetes:apps/v1:StatefulSet/kafka"], "spec.template.spec").ObjectValue()
+			var got []string
+			var inits []resource.PropertyMap
+			if ic, ok := spec["initContainers"]; ok {
+				for _, c := range ic.ArrayValue() {
+					inits = append(inits, c.ObjectValue())
+					got = append(got, c.ObjectValue()["name"].StringValue())
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("init containers %v, want %v", got, tt.want)
+			}
+			if len(tt.want) != 1 || tt.want[0] != DataAndTLSInitContainerName {
+				return
+			}
+			c := inits[0]
+			cmd := c["command"].ArrayValue()
+			script := cmd[len(cmd)-1].StringValue()
+			// In order, failing as a whole: the data directory handed over, the certificate issued
+			// for this pod, the runtime directory given to Kafka's user (the certificate is written
+			// as root).
+			steps := []string{"set -e;", `chown -R 1001:1001 "$d"`, "'/opt/kafka/bin/kafka-ready' 'cert' '-ca-dir' '/etc/kafka-kraft-tls'",
+				"'-pod' '$(POD_NAME)'", "'-out' '/tmp/kafka/tls/node.pem'", "chown -R 1001:1001 '/tmp/kafka'"}
+			at := 0
+			for _, s := range steps {
+				i := strings.Index(script[at:], s)
+				if i < 0 {
+					t.Fatalf("script %q lacks %q after offset %d", script, s, at)
+				}
+				at += i + len(s)
+			}
+			if u := get(t, c, "securityContext.runAsUser").V; u != float64(0) {
+				t.Errorf("runAsUser %v, want 0 (chown)", u)
+			}
+			if caps := get(t, c, "securityContext.capabilities.add").V; len(caps.([]resource.PropertyValue)) != 3 {
+				t.Errorf("capabilities added %v, want CHOWN, DAC_OVERRIDE and FOWNER only", caps)
+			}
+			var mounts []string
+			for _, m := range c["volumeMounts"].ArrayValue() {
+				mounts = append(mounts, m.ObjectValue()["name"].StringValue()+":"+m.ObjectValue()["mountPath"].StringValue())
+			}
+			if want := []string{"data:/var/lib/kafka/data", "tls:/etc/kafka-kraft-tls", "tmp:/tmp"}; !slices.Equal(mounts, want) {
+				t.Errorf("mounts %v, want %v", mounts, want)
+			}
+			for _, m := range get(t, res["kubernetes:apps/v1:StatefulSet/kafka"], "spec.template.spec.containers.0.volumeMounts").ArrayValue() {
+				if m.ObjectValue()["name"].StringValue() == "tls" {
+					t.Errorf("the Kafka container mounts the CA key volume")
+				}
+			}
+		})
+	}
+}

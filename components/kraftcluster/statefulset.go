@@ -9,7 +9,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
-	"github.com/kafka-kraft/kafka-kraft/internal/volume"
 	"github.com/kafka-kraft/kafka-kraft/monitoring"
 )
 
@@ -84,13 +83,7 @@ func statefulSetSpec(c kraft.Config, rendered kraft.Rendered, image pulumi.Strin
 		ports = append(ports, &corev1.ContainerPortArgs{Name: pulumi.String("client"), ContainerPort: pulumi.Int(kraft.ClientPort)})
 	}
 
-	var initContainers corev1.ContainerArray
-	if c.Storage.Class == "" {
-		initContainers = corev1.ContainerArray{volume.PermissionsInitContainer(image, kraft.DataClaimName, kraft.DataMountPath, kraft.KafkaUID)}
-	}
-	if c.Security.Enabled() {
-		initContainers = append(initContainers, tlsInitContainer(c, image))
-	}
+	initContainers := nodeInitContainers(c, image)
 
 	return &appsv1.StatefulSetSpecArgs{
 		ServiceName: pulumi.String(kraft.HeadlessServiceName),

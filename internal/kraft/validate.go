@@ -7,6 +7,7 @@ import (
 	"net"
 	"path"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -267,6 +268,8 @@ func (c Config) ValidateCluster(name func(key string) string) error {
 		}
 	}
 
+	c.validateLiveness(bad)
+
 	// The release the image runs, built or prebuilt: its broker keys and feature levels are known.
 	if _, ok := Releases[c.KafkaVersion]; !ok {
 		image := "the image"
@@ -315,3 +318,37 @@ func IsByteQuantity(s string) bool { return byteQuantity.MatchString(s) }
 
 // IsDNSName reports whether s is a DNS name (letters, digits, '-', dot-separated labels).
 func IsDNSName(s string) bool { return dnsName.MatchString(s) }
+
+// validateLiveness checks the broker heartbeat and session settings as the nodes will run them (the
+// rendered defaults, or brokerProperties): whole milliseconds, and a session that outlasts at least
+// two heartbeats, or a live broker is fenced between two of its heartbeats and its leaderships move
+// for nothing (Kafka itself starts with any pair).
+func (c Config) validateLiveness(bad func(key string, value any, format string, args ...any)) {
+	ms := func(k, def string) (int, bool) {
+		v, set := c.BrokerProperties[k]
+		if !set {
+			v = def
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 1 {
+			bad(KeyBrokerProperties+"."+k, c.shownValue(v), "must be a whole number of milliseconds, at least 1 (default %s)", def)
+			return 0, false
+		}
+		return n, true
+	}
+	hb, hok := ms(HeartbeatIntervalKey, DefaultHeartbeatIntervalMs)
+	st, sok := ms(SessionTimeoutKey, DefaultSessionTimeoutMs)
+	if hok && sok && st < 2*hb {
+		bad(KeyBrokerProperties+"."+SessionTimeoutKey, c.shownValue(strconv.Itoa(st)), "must be at least twice %s (%d ms): a live broker would be fenced between two heartbeats (defaults %s and %s ms)",
+			HeartbeatIntervalKey, hb, DefaultHeartbeatIntervalMs, DefaultSessionTimeoutMs)
+	}
+}
+
+// shownValue is a brokerProperties value as an error message may show it: hidden when the object was
+// set with --secret.
+func (c Config) shownValue(v string) any {
+	if c.SecretBrokerProperties {
+		return hiddenValue
+	}
+	return v
+}

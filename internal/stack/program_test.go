@@ -24,6 +24,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/internals"
 
 	"github.com/kafka-kraft/kafka-kraft/components/kcatclient"
+	"github.com/kafka-kraft/kafka-kraft/components/kraftcluster"
 	"github.com/kafka-kraft/kafka-kraft/internal/delivery"
 	goldenfile "github.com/kafka-kraft/kafka-kraft/internal/golden"
 	"github.com/kafka-kraft/kafka-kraft/internal/kraft"
@@ -1145,15 +1146,16 @@ func TestSecurityResources(t *testing.T) {
 		}
 	}
 	// The node's certificate is issued by an init container, the only one that mounts the CA key:
-	// the Kafka container sees ca.crt alone.
+	// the Kafka container sees ca.crt alone. With hostPath storage it is the one that also hands the
+	// data directory over (kraftcluster.nodeInitContainers).
 	sts := rec.one(t, tStatefulSet, "kafka")
 	var initCmd string
 	for _, ic := range get(t, sts.Inputs, "spec.template.spec.initContainers").([]any) {
-		if m := ic.(map[string]any); m["name"] == "tls-cert" {
+		if m := ic.(map[string]any); m["name"] == kraftcluster.DataAndTLSInitContainerName {
 			initCmd = fmt.Sprint(m["command"])
 		}
 	}
-	if !strings.Contains(initCmd, "kafka-ready cert") || !strings.Contains(initCmd, "@POD@.kafka-svc.kafka-kraft.svc.cluster.local") || !strings.Contains(initCmd, "$(POD_NAME)") {
+	if !strings.Contains(initCmd, "'/opt/kafka/bin/kafka-ready' 'cert'") || !strings.Contains(initCmd, "@POD@.kafka-svc.kafka-kraft.svc.cluster.local") || !strings.Contains(initCmd, "$(POD_NAME)") {
 		t.Errorf("tls init container command %q", initCmd)
 	}
 	for _, v := range get(t, sts.Inputs, "spec.template.spec.volumes").([]any) {
