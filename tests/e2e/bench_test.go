@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -618,10 +619,19 @@ func captureDockerConfig(tb testing.TB, ctx context.Context, ns string) dockerCo
 	}
 	// On Kubernetes an init container issues the node certificate from the CA key; in docker the
 	// entrypoint does, when the CA directory has the key (the whole Secret is mounted below).
+	// The init container runs `kafka-ready cert` either as its command or, with hostPath storage,
+	// single-quoted inside its shell script (kraftcluster.nodeInitContainers).
 	for _, c := range pod.InitContainers {
-		for i, a := range c.Command {
-			if a == "-names" && i+1 < len(c.Command) {
-				dc.env = append(dc.env, "KAFKA_TLS_NAMES="+c.Command[i+1], fmt.Sprintf("KAFKA_TLS_DAYS=%d", kraft.NodeCertDays))
+		args := c.Command
+		if len(args) == 3 && args[1] == "-c" {
+			args = nil
+			for _, m := range singleQuoted.FindAllStringSubmatch(c.Command[2], -1) {
+				args = append(args, m[1])
+			}
+		}
+		for i, a := range args {
+			if a == "-names" && i+1 < len(args) {
+				dc.env = append(dc.env, "KAFKA_TLS_NAMES="+args[i+1], fmt.Sprintf("KAFKA_TLS_DAYS=%d", kraft.NodeCertDays))
 			}
 		}
 	}
@@ -672,6 +682,9 @@ func captureDockerConfig(tb testing.TB, ctx context.Context, ns string) dockerCo
 	}
 	return dc
 }
+
+// singleQuoted matches one single-quoted shell word.
+var singleQuoted = regexp.MustCompile(`'([^']*)'`)
 
 // dockerFloor runs the same cluster in plain Docker: a network whose aliases are the pods' DNS
 // names, one volume per node, the same environment and files; Ready is kafka-ready passing.
