@@ -1,6 +1,7 @@
 package phases
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -142,6 +143,40 @@ func TestRatio(t *testing.T) {
 			t.Parallel()
 			if got := Ratio(tt.a, tt.b, tt.missing); got != tt.want {
 				t.Errorf("Ratio(%s, %s) = %q, want %q", tt.a, tt.b, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMedian(t *testing.T) {
+	t.Parallel()
+	run := func(secs ...float64) Breakdown {
+		var b Breakdown
+		for p, s := range secs {
+			b[p] = time.Duration(s * float64(time.Second))
+		}
+		return b
+	}
+	a, b, c, d := run(1, 2), run(3, 4), run(0.5, 0.5), run(2, 2)
+	tests := []struct {
+		name   string
+		runs   []Breakdown
+		want   Breakdown
+		totals []time.Duration
+	}{
+		{name: "none", runs: nil, want: Breakdown{}, totals: nil},
+		{name: "one", runs: []Breakdown{a}, want: a, totals: []time.Duration{3 * time.Second}},
+		{name: "odd: the middle total, whole breakdown", runs: []Breakdown{b, c, a}, want: a,
+			totals: []time.Duration{7 * time.Second, time.Second, 3 * time.Second}},
+		{name: "even: the lower middle", runs: []Breakdown{d, b, c, a}, want: a,
+			totals: []time.Duration{4 * time.Second, 7 * time.Second, time.Second, 3 * time.Second}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, totals := Median(tt.runs)
+			if got != tt.want || !slices.Equal(totals, tt.totals) {
+				t.Errorf("Median = %v %v, want %v %v", got, totals, tt.want, tt.totals)
 			}
 		})
 	}

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,7 +39,7 @@ const (
 	benchNodePortBase = 31490 // clear of the user's (31090), the e2e tier's (31190-31390) ports
 	benchRegistryPort = 31593
 	benchReplicas     = 3
-	benchRestarted    = 1 // the ordinal the restart scenario deletes
+	benchSettle       = 5 * time.Second // after a restart, before the next one
 	// benchRollProperties is a change that rolls every node and nothing else (the properties
 	// ConfigMap's hash is a pod annotation).
 	benchRollProperties = `{"log.retention.hours": "169"}`
@@ -81,7 +82,7 @@ func runDeployBench(b *testing.B, ctx context.Context, e testEnv) {
 	w := watchPodTimes(ctx, b, e.Namespace)
 	up, upInfo := d.pulumiUp(b, ctx, w)
 	warmth := d.smokeWarmth(b, ctx)
-	restart := d.restart(b, ctx, w)
+	restarts := d.restarts(b, ctx, w)
 	roll, rollInfo := d.pulumiRoll(b, ctx, w)
 	flaps := w.stop()
 	d.capture(b, ctx)
@@ -95,7 +96,9 @@ func runDeployBench(b *testing.B, ctx context.Context, e testEnv) {
 	d.kubectlDelete(b, ctx)
 
 	// 3. The floor of the image: docker run of the same image and configuration.
-	dup, drestart, droll := d.dockerFloor(b, ctx)
+	dup, drestarts, droll := d.dockerFloor(b, ctx)
+	restart, restartTotals := phases.Median(restarts)
+	drestart, drestartTotals := phases.Median(drestarts)
 
 	var out strings.Builder
 	tables := []struct {
@@ -104,7 +107,8 @@ func runDeployBench(b *testing.B, ctx context.Context, e testEnv) {
 	}{
 		{fmt.Sprintf("up from nothing -> %d Kafka pods Ready (%s)", benchReplicas, upInfo), []phases.Column{
 			{Name: "pulumi up", B: up}, {Name: "kubectl", B: kup}, {Name: "docker run", B: dup}}},
-		{fmt.Sprintf("restart of %s (delete pod; docker stop+start) -> Ready", kraft.PodName(benchRestarted)), []phases.Column{
+		{fmt.Sprintf("restart of one node (delete pod; docker stop+start) -> Ready: the median of one restart of each node (totals %s; docker %s)",
+			seconds(restartTotals), seconds(drestartTotals)), []phases.Column{
 			{Name: "kubernetes", B: restart}, {Name: "kubectl", Missing: true}, {Name: "docker", B: drestart}}},
 		{fmt.Sprintf("roll of %d nodes (%s)", benchReplicas, rollInfo), []phases.Column{
 			{Name: "pulumi up", B: roll}, {Name: "kubectl", B: kroll}, {Name: "docker", B: droll}}},
@@ -127,12 +131,22 @@ func runDeployBench(b *testing.B, ctx context.Context, e testEnv) {
 	b.ReportMetric(kup.Total().Seconds(), "up-kubectl-s")
 	b.ReportMetric(dup.Total().Seconds(), "up-docker-s")
 	b.ReportMetric(restart.Total().Seconds(), "restart-s")
+	b.ReportMetric(slices.Max(restartTotals).Seconds(), "restart-max-s")
 	b.ReportMetric(drestart.Total().Seconds(), "restart-docker-s")
 	b.ReportMetric(roll.Total().Seconds(), "roll-s")
 	b.ReportMetric(kroll.Total().Seconds(), "roll-kubectl-s")
 	b.ReportMetric(droll.Total().Seconds(), "roll-docker-s")
 	b.ReportMetric(warmth[0].MsgsPerSec/phases.WarmMedian(warmth), "first-smoke/warm")
 	b.ReportMetric(0, "ns/op") // one run of minutes: the default figure says nothing
+}
+
+// seconds lists durations as "8.5 / 9.1 / 12.4 s".
+func seconds(ds []time.Duration) string {
+	parts := make([]string, len(ds))
+	for i, d := range ds {
+		parts[i] = fmt.Sprintf("%.1f", d.Seconds())
+	}
+	return strings.Join(parts, " / ") + " s"
 }
 
 // cleanBenchLeftovers removes what a killed run left: the namespace, the stack's PVs, its hostPath
@@ -237,16 +251,23 @@ func (d *deployBench) smokeWarmth(b *testing.B, ctx context.Context) []phases.Sm
 	return runs
 }
 
-// restart deletes one pod (a graceful delete: controlled shutdown) and follows its successor.
-func (d *deployBench) restart(b *testing.B, ctx context.Context, w *podTimes) phases.Breakdown {
-	name := kraft.PodName(benchRestarted)
-	before := w.current()
-	start := time.Now()
-	if _, err := kubectl(ctx, "-n", d.s.env.Namespace, "delete", "pod", name, "--wait=false"); err != nil {
-		b.Fatal(err)
+// restarts deletes each pod in turn (a graceful delete: controlled shutdown), follows its successor
+// to Ready and lets the cluster settle before the next one: one restart per node, the active
+// controller's among them (whose restart differs: its successor skips the session check).
+func (d *deployBench) restarts(b *testing.B, ctx context.Context, w *podTimes) []phases.Breakdown {
+	var runs []phases.Breakdown
+	for n := range benchReplicas {
+		name := kraft.PodName(n)
+		before := w.current()
+		start := time.Now()
+		if _, err := kubectl(ctx, "-n", d.s.env.Namespace, "delete", "pod", name, "--wait=false"); err != nil {
+			b.Fatal(err)
+		}
+		nodes := w.waitNodes(b, ctx, start, map[string]string{name: before[name]})
+		runs = append(runs, phases.Parallel(nodes))
+		sleepCtx(ctx, benchSettle)
 	}
-	nodes := w.waitNodes(b, ctx, start, map[string]string{name: before[name]})
-	return phases.Parallel(nodes)
+	return runs
 }
 
 func (d *deployBench) pulumiRoll(b *testing.B, ctx context.Context, w *podTimes) (phases.Breakdown, string) {
@@ -688,7 +709,7 @@ var singleQuoted = regexp.MustCompile(`'([^']*)'`)
 
 // dockerFloor runs the same cluster in plain Docker: a network whose aliases are the pods' DNS
 // names, one volume per node, the same environment and files; Ready is kafka-ready passing.
-func (d *deployBench) dockerFloor(b *testing.B, ctx context.Context) (up, restart, roll phases.Breakdown) {
+func (d *deployBench) dockerFloor(b *testing.B, ctx context.Context) (up phases.Breakdown, restarts []phases.Breakdown, roll phases.Breakdown) {
 	dc := d.docker
 	dir := b.TempDir()
 	network := benchDockerPrefix
@@ -745,15 +766,17 @@ func (d *deployBench) dockerFloor(b *testing.B, ctx context.Context) (up, restar
 		d.dockerReady(b, ctx, &m, m.Created)
 		return m
 	}
+	for n := range benchReplicas {
+		restarts = append(restarts, phases.Parallel([]phases.Marks{restartOne(n, time.Now())}))
+		sleepCtx(ctx, benchSettle)
+	}
 	rs := time.Now()
-	restart = phases.Parallel([]phases.Marks{restartOne(benchRestarted, rs)})
-	rs = time.Now()
 	var rolled []phases.Marks
 	for n := benchReplicas - 1; n >= 0; n-- {
 		rolled = append(rolled, restartOne(n, rs))
 	}
 	roll = phases.Sequential(rs, rolled)
-	return up, restart, roll
+	return up, restarts, roll
 }
 
 // dockerReady polls kafka-ready in the container until it passes, then reads the log lines since
@@ -795,4 +818,12 @@ func logMarks(tb testing.TB, m phases.Marks) {
 	}
 	tb.Logf("%s: deleted %s, created %s, scheduled %s, started %s, jvm %s, listening %s, registered %s, ready %s (s after start)",
 		m.Name, rel(m.Deleted), rel(m.Created), rel(m.Scheduled), rel(m.Started), rel(m.JVM), rel(m.Listening), rel(m.Registered), rel(m.Ready))
+}
+
+// sleepCtx waits d, or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
 }
