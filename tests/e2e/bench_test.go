@@ -85,6 +85,7 @@ func runDeployBench(b *testing.B, ctx context.Context, e testEnv) {
 	restarts := d.restarts(b, ctx, w)
 	roll, rollInfo := d.pulumiRoll(b, ctx, w)
 	flaps := w.stop()
+	fenced := d.sessionTimeouts(b, ctx)
 	d.capture(b, ctx)
 	d.destroy(b, ctx)
 
@@ -93,6 +94,7 @@ func runDeployBench(b *testing.B, ctx context.Context, e testEnv) {
 	kup := d.kubectlUp(b, ctx, w)
 	kroll := d.kubectlRoll(b, ctx, w)
 	kflaps := w.stop()
+	kfenced := d.sessionTimeouts(b, ctx)
 	d.kubectlDelete(b, ctx)
 
 	// 3. The floor of the image: docker run of the same image and configuration.
@@ -126,7 +128,9 @@ func runDeployBench(b *testing.B, ctx context.Context, e testEnv) {
 	fmt.Fprintf(os.Stderr, "\nDEPLOY BENCHMARK (kubectl: the same objects applied with kubectl rollout restart for the roll; "+
 		"docker: the same image and configuration in plain Docker; ratio = first column / floor)\n\n%s", out.String())
 	fmt.Fprintf(os.Stderr, "readiness flaps (a Ready pod turned unready while nothing stopped it): %d on the Pulumi stack, %d on the kubectl one\n", flaps, kflaps)
+	fmt.Fprintf(os.Stderr, "brokers fenced for a session timeout (the logs of the pods running at the end): %d on the Pulumi stack, %d on the kubectl one\n", fenced, kfenced)
 	b.ReportMetric(float64(flaps+kflaps), "flaps")
+	b.ReportMetric(float64(fenced+kfenced), "session-timeouts")
 	b.ReportMetric(up.Total().Seconds(), "up-s")
 	b.ReportMetric(kup.Total().Seconds(), "up-kubectl-s")
 	b.ReportMetric(dup.Total().Seconds(), "up-docker-s")
@@ -286,6 +290,29 @@ func (d *deployBench) pulumiRoll(b *testing.B, ctx context.Context, w *podTimes)
 
 // capture keeps the stack's Kubernetes objects as Pulumi sent them (the resources' inputs, secrets
 // revealed) for the kubectl floor, and the Kafka pods' configuration for the docker floor.
+// sessionTimeouts counts and logs the brokers the active controller fenced because their session
+// timed out, in the logs of the Kafka pods running now (a pod restarted since took its earlier
+// lines with it). A restart's own broker is fenced that way only when its shutdown was not clean;
+// any other is a live broker whose heartbeats were late: broker.session.timeout.ms too short for
+// the machine (kraft.SharedProperties).
+func (d *deployBench) sessionTimeouts(b *testing.B, ctx context.Context) int {
+	n := 0
+	for i := range benchReplicas {
+		out, err := kubectl(ctx, "-n", d.s.env.Namespace, "logs", kraft.PodName(i), "-c", "kafka", "--timestamps")
+		if err != nil {
+			b.Logf("logs of %s: %v", kraft.PodName(i), err)
+			continue
+		}
+		for _, line := range strings.Split(out, "\n") {
+			if strings.Contains(line, "because its session has timed out") {
+				n++
+				b.Logf("%s: %s", kraft.PodName(i), line)
+			}
+		}
+	}
+	return n
+}
+
 func (d *deployBench) capture(b *testing.B, ctx context.Context) {
 	dep, err := d.s.st.Export(ctx)
 	if err != nil {
