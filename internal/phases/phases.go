@@ -279,3 +279,30 @@ func Ratio(a, b time.Duration, missing bool) string {
 	}
 	return fmt.Sprintf("%.2fx", a.Seconds()/b.Seconds())
 }
+
+// LiveFencings returns the controller log lines that fenced a broker for a session timeout while it
+// was not fenced already. Kafka logs "Fencing broker N at epoch E because its session has timed
+// out" for every session that ends, also for a broker that shut down cleanly (fenced at once, its
+// session kept until it times out); then the next registration change of N is a no-op. Only the
+// others fenced a broker that was serving.
+func LiveFencings(lines []string) []string {
+	var out []string
+	for i, line := range lines {
+		_, rest, ok := strings.Cut(line, "Fencing broker ")
+		if !ok || !strings.Contains(rest, "because its session has timed out") {
+			continue
+		}
+		id, _, _ := strings.Cut(rest, " ")
+		noop := false
+		for _, next := range lines[i+1 : min(len(lines), i+6)] {
+			if strings.Contains(next, "Ignoring no-op registration change for BrokerRegistration(id="+id+",") {
+				noop = true
+				break
+			}
+		}
+		if !noop {
+			out = append(out, line)
+		}
+	}
+	return out
+}

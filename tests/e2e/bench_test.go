@@ -291,10 +291,11 @@ func (d *deployBench) pulumiRoll(b *testing.B, ctx context.Context, w *podTimes)
 // capture keeps the stack's Kubernetes objects as Pulumi sent them (the resources' inputs, secrets
 // revealed) for the kubectl floor, and the Kafka pods' configuration for the docker floor.
 // sessionTimeouts counts and logs the brokers the active controller fenced because their session
-// timed out, in the logs of the Kafka pods running now (a pod restarted since took its earlier
-// lines with it). A restart's own broker is fenced that way only when its shutdown was not clean;
-// any other is a live broker whose heartbeats were late: broker.session.timeout.ms too short for
-// the machine (kraft.SharedProperties).
+// timed out while they were not fenced already, in the logs of the Kafka pods running now (a pod
+// restarted since took its earlier lines with it). A broker that shut down cleanly is fenced at
+// once and its session's end changes nothing (the controller logs a no-op right after); any other
+// is a broker whose heartbeats stopped or came late: on a machine where none was killed,
+// broker.session.timeout.ms too short for it (kraft.SharedProperties).
 func (d *deployBench) sessionTimeouts(b *testing.B, ctx context.Context) int {
 	n := 0
 	for i := range benchReplicas {
@@ -303,11 +304,9 @@ func (d *deployBench) sessionTimeouts(b *testing.B, ctx context.Context) int {
 			b.Logf("logs of %s: %v", kraft.PodName(i), err)
 			continue
 		}
-		for _, line := range strings.Split(out, "\n") {
-			if strings.Contains(line, "because its session has timed out") {
-				n++
-				b.Logf("%s: %s", kraft.PodName(i), line)
-			}
+		for _, line := range phases.LiveFencings(strings.Split(out, "\n")) {
+			n++
+			b.Logf("%s: %s", kraft.PodName(i), line)
 		}
 	}
 	return n
