@@ -69,12 +69,22 @@ var ManagedKeys = []string{
 	"process.roles",
 }
 
-// The broker liveness settings (SharedProperties says why they differ from Kafka's defaults).
+// The broker liveness settings and Kafka's defaults for them, which kafka-kraft keeps (validate.go
+// checks a brokerProperties override). Kafka's defaults also decide how soon a restarted broker may
+// come back: the active controller keeps the previous incarnation's session until it times out,
+// even after a clean controlled shutdown, and refuses the new incarnation until then
+// (DUPLICATE_BROKER_REGISTRATION, retried about 2 s later), so a pod restart takes at least the
+// session timeout after the old broker's last heartbeat, unless the restarted node was the active
+// controller. 1 s / 5 s cut the median restart from about 11.5 to 9.6-10.2 s (make bench-deploy,
+// issue 14), but rolls then showed readiness flaps in three of four runs: when the active
+// controller's node rolls, a voter can take more than 5 s to reach the new leader (a restarted
+// peer's new IP, an election), is fenced, drops out of the ISR and is unready for 10-17 s. A
+// restart's 2 s is not worth that.
 const (
 	HeartbeatIntervalKey       = "broker.heartbeat.interval.ms"
 	SessionTimeoutKey          = "broker.session.timeout.ms"
-	DefaultHeartbeatIntervalMs = "1000"
-	DefaultSessionTimeoutMs    = "5000"
+	DefaultHeartbeatIntervalMs = "2000"
+	DefaultSessionTimeoutMs    = "9000"
 )
 
 // SharedProperties returns the settings common to every node, before user properties.
@@ -98,18 +108,6 @@ func SharedProperties(c Config) map[string]string {
 		// with many members starting together should set it back through brokerProperties
 		// ("group.initial.rebalance.delay.ms": "3000").
 		"group.initial.rebalance.delay.ms": "0",
-		// How the quorum tells a live broker from a dead one. Kafka's defaults (a heartbeat every
-		// 2 s, fenced after 9 s without one) also decide how soon a restarted broker may come
-		// back: the active controller keeps the previous incarnation's session until it times
-		// out, even after a clean controlled shutdown, and refuses the new incarnation
-		// (DUPLICATE_BROKER_REGISTRATION, retried about 2 s later) until then. A pod restart that
-		// reaches registration within 9 s of the old broker's last heartbeat (which ours do) waited
-		// for it on every restart and every step of a roll: make bench-deploy, issue 14. With 1 s
-		// and 5 s a restarted broker registers as soon as it is up, a lost broker is fenced and
-		// its leaderships moved after 5 s instead of 9, and four heartbeats in a row may still go
-		// missing (a GC pause, a busy node) before a live broker is fenced.
-		HeartbeatIntervalKey: DefaultHeartbeatIntervalMs,
-		SessionTimeoutKey:    DefaultSessionTimeoutMs,
 	}
 	for k, v := range SecurityProperties(c) {
 		props[k] = v

@@ -319,8 +319,8 @@ func IsByteQuantity(s string) bool { return byteQuantity.MatchString(s) }
 // IsDNSName reports whether s is a DNS name (letters, digits, '-', dot-separated labels).
 func IsDNSName(s string) bool { return dnsName.MatchString(s) }
 
-// validateLiveness checks the broker heartbeat and session settings as the nodes will run them (the
-// rendered defaults, or brokerProperties): whole milliseconds, and a session that outlasts at least
+// validateLiveness checks the broker heartbeat and session settings as the nodes will run them
+// (Kafka's defaults, or brokerProperties): whole milliseconds, and a session that outlasts at least
 // two heartbeats, or a live broker is fenced between two of its heartbeats and its leaderships move
 // for nothing (Kafka itself starts with any pair).
 func (c Config) validateLiveness(bad func(key string, value any, format string, args ...any)) {

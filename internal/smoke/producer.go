@@ -40,8 +40,7 @@ const (
 	// producer to its acknowledgement or failure, retries included, as the
 	// Java producer's delivery.timeout.ms (default 120 s). It is long enough
 	// to ride over a broker that died without a word: KRaft fences it after
-	// broker.session.timeout.ms (5 s as kafka-kraft renders it, Kafka's
-	// default 9 s) and elects new leaders.
+	// broker.session.timeout.ms (9 s) and elects new leaders.
 	DefaultDeliveryTimeout = 2 * time.Minute
 )
 

@@ -701,21 +701,17 @@ func (s *suite) deleteBroker(t *testing.T, ctx context.Context) {
 	}
 	recovered := time.Now()
 	// The active controller refuses a restarted broker's registration while its previous
-	// incarnation's session lasts, clean shutdown or not (DUPLICATE_BROKER_REGISTRATION, retried
-	// about 2 s later). kafka-kraft renders a 5 s session (Kafka's default is 9 s), shorter than a
-	// pod restart takes anywhere, so the new broker registers at its first attempt: read back from
-	// the broker itself, and from its log.
-	if v, src := s.topicConfig(t, ctx, kafka.ResourceTypeBroker, strconv.Itoa(leader), kraft.SessionTimeoutKey); v != kraft.DefaultSessionTimeoutMs || src != sourceStatic {
-		t.Errorf("broker %d runs %s=%s (source %d), want %s from server.properties (source %d)", leader, kraft.SessionTimeoutKey, v, src, kraft.DefaultSessionTimeoutMs, sourceStatic)
-	}
+	// incarnation's session lasts (broker.session.timeout.ms, Kafka's 9 s, kept: kraft's
+	// liveness constants say why), clean shutdown or not: counted, for the figure below.
+	refused := 0
 	if logs, err := kubectl(ctx, "-n", ns, "logs", pod, "-c", "kafka"); err != nil {
 		t.Error(err)
-	} else if n := strings.Count(logs, "DUPLICATE_BROKER_REGISTRATION"); n > 0 {
-		t.Errorf("the restarted broker %d was refused registration %d time(s) (DUPLICATE_BROKER_REGISTRATION): the controller still held the old session", leader, n)
+	} else {
+		refused = strings.Count(logs, "DUPLICATE_BROKER_REGISTRATION")
 	}
 	rep := s.stopLoad(t, ctx, load)
-	s.measure(t, "recovery of a deleted broker pod", "%s (delete %s -> new pod Ready, caught up); producer: %d acknowledged meanwhile, longest gap %s, %d unacknowledged, 0 lost",
-		recovered.Sub(deleted).Round(100*time.Millisecond), pod, load.AckedBetween(deleted, recovered), rep.LongestAckGap.Round(time.Millisecond), rep.Unacknowledged)
+	s.measure(t, "recovery of a deleted broker pod", "%s (delete %s -> new pod Ready, caught up; its registration refused %d time(s) while the old session lasted); producer: %d acknowledged meanwhile, longest gap %s, %d unacknowledged, 0 lost",
+		recovered.Sub(deleted).Round(100*time.Millisecond), pod, refused, load.AckedBetween(deleted, recovered), rep.LongestAckGap.Round(time.Millisecond), rep.Unacknowledged)
 	s.smoke(t, ctx, 3, "3 brokers, after the pod deletion")
 }
 

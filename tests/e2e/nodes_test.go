@@ -258,7 +258,7 @@ func (s *suite) powerOff(t *testing.T, ctx context.Context) {
 		t.Fatalf("the cluster stopped taking writes with node %s off: %v", victim.Node, err)
 	}
 	writing := time.Since(start)
-	// KRaft fences the broker once its session expires (broker.session.timeout.ms, 5 s as rendered) and moves
+	// KRaft fences the broker once its session expires (broker.session.timeout.ms, 9 s) and moves
 	// its leaderships to in-sync followers; the metadata the other brokers serve says so.
 	moved := s.leadersMovedOff(t, ctx, victim.Name, start)
 	// The node goes NotReady; the pod is not replaced meanwhile.
