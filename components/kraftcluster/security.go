@@ -197,7 +197,7 @@ func tlsInitContainer(c kraft.Config, image pulumi.StringInput) *corev1.Containe
 // one container does both: every init container costs a pod start about a second, because the
 // kubelet sees a container exit at its next relist (once a second) before it starts the next one,
 // and every restart and every step of a roll pays it (make bench-deploy, issue 14: two init
-// containers took 2.0 s from pod creation to Kafka's first line, one about 1.0 s).
+// containers took 2.0 s from pod creation to Kafka's first line, one 1.1 s).
 func nodeInitContainers(c kraft.Config, image pulumi.StringInput) corev1.ContainerArray {
 	hostPath := c.Storage.Class == ""
 	switch {

@@ -324,24 +324,35 @@ func IsDNSName(s string) bool { return dnsName.MatchString(s) }
 // two heartbeats, or a live broker is fenced between two of its heartbeats and its leaderships move
 // for nothing (Kafka itself starts with any pair).
 func (c Config) validateLiveness(bad func(key string, value any, format string, args ...any)) {
-	ms := func(k, def string) (int, bool) {
+	ms := func(k, def string) (int, bool, bool) {
 		v, set := c.BrokerProperties[k]
 		if !set {
 			v = def
 		}
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil || n < 1 {
-			bad(KeyBrokerProperties+"."+k, c.shownValue(v), "must be a whole number of milliseconds, at least 1 (default %s)", def)
-			return 0, false
+		if strings.Contains(v, "${") {
+			return 0, false, set // a config provider's reference: its value is known only to the broker
 		}
-		return n, true
+		// Both are Kafka INT settings.
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32)
+		if err != nil || n < 1 {
+			bad(KeyBrokerProperties+"."+k, c.shownValue(v), "must be a whole number of milliseconds, 1 to 2147483647 (default %s)", def)
+			return 0, false, set
+		}
+		return int(n), true, set
 	}
-	hb, hok := ms(HeartbeatIntervalKey, DefaultHeartbeatIntervalMs)
-	st, sok := ms(SessionTimeoutKey, DefaultSessionTimeoutMs)
-	if hok && sok && st < 2*hb {
-		bad(KeyBrokerProperties+"."+SessionTimeoutKey, c.shownValue(strconv.Itoa(st)), "must be at least twice %s (%d ms): a live broker would be fenced between two heartbeats (defaults %s and %s ms)",
-			HeartbeatIntervalKey, hb, DefaultHeartbeatIntervalMs, DefaultSessionTimeoutMs)
+	hb, hok, hset := ms(HeartbeatIntervalKey, DefaultHeartbeatIntervalMs)
+	st, sok, sset := ms(SessionTimeoutKey, DefaultSessionTimeoutMs)
+	if !hok || !sok || int64(st) >= 2*int64(hb) {
+		return
 	}
+	// Name the setting the user changed: the heartbeat when the session is Kafka's default.
+	if hset && !sset {
+		bad(KeyBrokerProperties+"."+HeartbeatIntervalKey, c.shownValue(strconv.Itoa(hb)), "must be at most half %s (%d ms, Kafka's default): a live broker would be fenced between two heartbeats (defaults %s and %s ms)",
+			SessionTimeoutKey, st, DefaultHeartbeatIntervalMs, DefaultSessionTimeoutMs)
+		return
+	}
+	bad(KeyBrokerProperties+"."+SessionTimeoutKey, c.shownValue(strconv.Itoa(st)), "must be at least twice %s (%v ms): a live broker would be fenced between two heartbeats (defaults %s and %s ms)",
+		HeartbeatIntervalKey, c.shownValue(strconv.Itoa(hb)), DefaultHeartbeatIntervalMs, DefaultSessionTimeoutMs)
 }
 
 // shownValue is a brokerProperties value as an error message may show it: hidden when the object was

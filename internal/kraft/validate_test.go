@@ -89,10 +89,15 @@ func TestValidateRejects(t *testing.T) {
 		{name: "topic-level key is not a broker setting", mutate: props("retention.ms", "1000"), wantKey: "brokerProperties.retention.ms", wantText: "is not a Kafka 4.4.0 broker setting"},
 		{name: "per-listener TLS setting with security on", mutate: props("listener.name.external.ssl.client.auth", "none"), wantKey: "brokerProperties.listener.name.external.ssl.client.auth", wantText: "is managed by kafka-kraft"},
 		{name: "authorizer with security on", mutate: props("authorizer.class.name", "x"), wantKey: "brokerProperties.authorizer.class.name", wantText: "is managed by kafka-kraft"},
-		{name: "session timeout not a number", mutate: props("broker.session.timeout.ms", "5s"), wantKey: "brokerProperties.broker.session.timeout.ms", wantText: "must be a whole number of milliseconds, at least 1 (default 9000)"},
-		{name: "heartbeat interval zero", mutate: props("broker.heartbeat.interval.ms", "0"), wantKey: "brokerProperties.broker.heartbeat.interval.ms", wantText: "at least 1 (default 2000)"},
+		{name: "session timeout not a number", mutate: props("broker.session.timeout.ms", "5s"), wantKey: "brokerProperties.broker.session.timeout.ms", wantText: "must be a whole number of milliseconds, 1 to 2147483647 (default 9000)"},
+		{name: "heartbeat interval zero", mutate: props("broker.heartbeat.interval.ms", "0"), wantKey: "brokerProperties.broker.heartbeat.interval.ms", wantText: "1 to 2147483647 (default 2000)"},
 		{name: "session shorter than two default heartbeats", mutate: props("broker.session.timeout.ms", "3500"), wantKey: "brokerProperties.broker.session.timeout.ms", wantText: "must be at least twice broker.heartbeat.interval.ms (2000 ms)"},
-		{name: "longer heartbeat than the default session allows", mutate: props("broker.heartbeat.interval.ms", "5000"), wantKey: "brokerProperties.broker.session.timeout.ms", wantText: "must be at least twice broker.heartbeat.interval.ms (5000 ms)"},
+		{name: "longer heartbeat than the default session allows", mutate: props("broker.heartbeat.interval.ms", "5000"), wantKey: "brokerProperties.broker.heartbeat.interval.ms", wantText: "must be at most half broker.session.timeout.ms (9000 ms, Kafka's default)"},
+		{name: "session beyond a Kafka INT", mutate: props("broker.session.timeout.ms", "2147483648"), wantKey: "brokerProperties.broker.session.timeout.ms", wantText: "1 to 2147483647"},
+		{name: "secret liveness values stay hidden", mutate: func(c *Config) {
+			c.SecretBrokerProperties = true
+			c.BrokerProperties = map[string]string{"broker.heartbeat.interval.ms": "3000", "broker.session.timeout.ms": "4000"}
+		}, wantKey: "brokerProperties.broker.session.timeout.ms", wantText: "must be at least twice broker.heartbeat.interval.ms ([hidden] ms)"},
 		{name: "unknown security mode", mutate: func(c *Config) { c.Security.Mode = "scram" }, wantKey: KeySecurity, wantText: `must be "tls"`},
 		{name: "unknown monitoring mode", mutate: func(c *Config) { c.Monitoring = "grafana" }, wantKey: KeyMonitoring, wantText: `must be "metrics"`},
 		{name: "users without security", mutate: func(c *Config) {
@@ -169,6 +174,9 @@ func TestValidateAccepts(t *testing.T) {
 				"listener.name.external.max.connections": "100",
 				"config.providers.file.class":            "org.apache.kafka.common.config.provider.FileConfigProvider",
 			}
+		}},
+		{name: "liveness from a config provider", mutate: func(c *Config) {
+			c.BrokerProperties = map[string]string{"broker.session.timeout.ms": "${file:/etc/kafka/timeouts.properties:session}"}
 		}},
 		{name: "faster failure detection", mutate: func(c *Config) {
 			c.BrokerProperties = map[string]string{"broker.heartbeat.interval.ms": "1000", "broker.session.timeout.ms": "5000"}

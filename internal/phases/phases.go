@@ -283,8 +283,8 @@ func Ratio(a, b time.Duration, missing bool) string {
 // LiveFencings returns the controller log lines that fenced a broker for a session timeout while it
 // was not fenced already. Kafka logs "Fencing broker N at epoch E because its session has timed
 // out" for every session that ends, also for a broker that shut down cleanly (fenced at once, its
-// session kept until it times out); then the next registration change of N is a no-op. Only the
-// others fenced a broker that was serving.
+// session kept until it times out); then the controller logs the change of that registration
+// (id=N, epoch=E) as a no-op right after. Only the others fenced a broker that was serving.
 func LiveFencings(lines []string) []string {
 	var out []string
 	for i, line := range lines {
@@ -292,15 +292,21 @@ func LiveFencings(lines []string) []string {
 		if !ok || !strings.Contains(rest, "because its session has timed out") {
 			continue
 		}
-		id, _, _ := strings.Cut(rest, " ")
-		noop := false
-		for _, next := range lines[i+1 : min(len(lines), i+6)] {
-			if strings.Contains(next, "Ignoring no-op registration change for BrokerRegistration(id="+id+",") {
-				noop = true
+		var id, epoch int64
+		if _, err := fmt.Sscanf(rest, "%d at epoch %d", &id, &epoch); err != nil {
+			out = append(out, line) // not Kafka 4.x's wording: count it rather than hide it
+			continue
+		}
+		noop := fmt.Sprintf("Ignoring no-op registration change for BrokerRegistration(id=%d, epoch=%d,", id, epoch)
+		// The no-op is logged by the same controller event; other threads' lines may come between.
+		found := false
+		for _, next := range lines[i+1 : min(len(lines), i+50)] {
+			if strings.Contains(next, noop) {
+				found = true
 				break
 			}
 		}
-		if !noop {
+		if !found {
 			out = append(out, line)
 		}
 	}

@@ -192,11 +192,16 @@ func TestLiveFencings(t *testing.T) {
 		"2026-11-28T04:22:35.843Z [..] INFO [QuorumController id=0] Ignoring no-op registration change for BrokerRegistration(id=1, epoch=1430, incarnationId=c69x, listeners=[])",
 		"2026-11-28T04:30:01.000Z [..] INFO [QuorumController id=0] Fencing broker 2 at epoch 99 because its session has timed out. (org.apache.kafka.controller.ReplicationControlManager)",
 		"2026-11-28T04:30:01.001Z [..] INFO [QuorumController id=0] Replayed BrokerRegistrationChangeRecord modifying the registration for broker 2: BrokerRegistrationChangeRecord(brokerId=2, brokerEpoch=99, fenced=1)",
-		"2026-11-28T04:30:01.002Z [..] INFO [QuorumController id=0] Ignoring no-op registration change for BrokerRegistration(id=1, epoch=1500, incarnationId=x, listeners=[])",
+		"2026-11-28T04:30:01.002Z [..] INFO [QuorumController id=0] Ignoring no-op registration change for BrokerRegistration(id=2, epoch=100, incarnationId=x, listeners=[])",
 	}
 	got := LiveFencings(lines)
 	if len(got) != 1 || !strings.Contains(got[0], "Fencing broker 2 ") {
 		t.Errorf("LiveFencings = %q, want broker 2's line only", got)
+	}
+	// Another thread's lines between the fencing and its no-op.
+	interleaved := append(append([]string{lines[1]}, "2026-11-28T04:22:35.843Z [..] INFO [RaftManager id=0] High watermark set"), lines[2])
+	if got := LiveFencings(interleaved); len(got) != 0 {
+		t.Errorf("a no-op after another line not matched: %q", got)
 	}
 	if got := LiveFencings(lines[:3]); len(got) != 0 {
 		t.Errorf("a clean shutdown's session end counted: %q", got)
