@@ -224,10 +224,7 @@ func dataAndTLSInitContainer(c kraft.Config, image pulumi.StringInput) *corev1.C
 	sc := restricted()
 	sc.RunAsUser = pulumi.Int(0)
 	sc.RunAsNonRoot = pulumi.Bool(false)
-	sc.Capabilities = &corev1.CapabilitiesArgs{
-		Drop: pulumi.StringArray{pulumi.String("ALL")},
-		Add:  pulumi.StringArray{pulumi.String("CHOWN"), pulumi.String("DAC_OVERRIDE"), pulumi.String("FOWNER")},
-	}
+	sc.Capabilities = volume.ChownCapabilities()
 	ctr.SecurityContext = sc
 	return ctr
 }

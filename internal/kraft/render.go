@@ -69,24 +69,6 @@ var ManagedKeys = []string{
 	"process.roles",
 }
 
-// The broker liveness settings and Kafka's defaults for them, which kafka-kraft keeps (validate.go
-// checks a brokerProperties override). Kafka's defaults also decide how soon a restarted broker may
-// come back: the active controller keeps the previous incarnation's session until it times out,
-// even after a clean controlled shutdown, and refuses the new incarnation until then
-// (DUPLICATE_BROKER_REGISTRATION, retried about 2 s later), so a pod restart takes at least the
-// session timeout after the old broker's last heartbeat, unless the restarted node was the active
-// controller. 1 s / 5 s cut the median restart from about 11.5 to 9.6-10.2 s (make bench-deploy,
-// issue 14), but rolls then showed readiness flaps in three of four runs: when the active
-// controller's node rolls, a voter can take more than 5 s to reach the new leader (a restarted
-// peer's new IP, an election), is fenced, drops out of the ISR and is unready for 10-17 s. A
-// restart's 2 s is not worth that.
-const (
-	HeartbeatIntervalKey       = "broker.heartbeat.interval.ms"
-	SessionTimeoutKey          = "broker.session.timeout.ms"
-	DefaultHeartbeatIntervalMs = "2000"
-	DefaultSessionTimeoutMs    = "9000"
-)
-
 // SharedProperties returns the settings common to every node, before user properties.
 func SharedProperties(c Config) map[string]string {
 	rf := ReplicationFactor(c.Replicas)

@@ -109,11 +109,16 @@ func PermissionsInitContainer(image pulumi.StringInput, volumeName, dir string, 
 		SecurityContext: &corev1.SecurityContextArgs{
 			RunAsUser:    pulumi.Int(0),
 			RunAsNonRoot: pulumi.Bool(false),
-			Capabilities: &corev1.CapabilitiesArgs{
-				Drop: pulumi.StringArray{pulumi.String("ALL")},
-				Add:  pulumi.StringArray{pulumi.String("CHOWN"), pulumi.String("DAC_OVERRIDE"), pulumi.String("FOWNER")},
-			},
+			Capabilities: ChownCapabilities(),
 		},
 		VolumeMounts: corev1.VolumeMountArray{&corev1.VolumeMountArgs{Name: pulumi.String(volumeName), MountPath: pulumi.String(dir)}},
+	}
+}
+
+// ChownCapabilities are the only capabilities a root container running PermissionsScript keeps.
+func ChownCapabilities() *corev1.CapabilitiesArgs {
+	return &corev1.CapabilitiesArgs{
+		Drop: pulumi.StringArray{pulumi.String("ALL")},
+		Add:  pulumi.StringArray{pulumi.String("CHOWN"), pulumi.String("DAC_OVERRIDE"), pulumi.String("FOWNER")},
 	}
 }

@@ -6,8 +6,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -127,6 +129,17 @@ func TestThreeNodeQuorum(t *testing.T) {
 			t.Errorf("kafka-1 meta.properties has no cluster.id=%s:\n%s", id, before)
 		}
 		requireAll(t, readAll(t, addrs, topic), first)
+		// A restarted node may come back with a new address under its old name: the broker caches
+		// name lookups for 1 s, not the JDK's 30 (docker/kafka/kafka-entrypoint), read from the
+		// running JVM's own command line (it is PID 1).
+		out, err := exec.Command("docker", "exec", c.container(1), "cat", "/proc/1/cmdline").Output()
+		if err != nil {
+			t.Fatalf("kafka-1's command line: %v", err)
+		}
+		args := strings.Split(string(out), "\x00")
+		if !slices.Contains(args, "kafka.Kafka") || !slices.Contains(args, "-Dsun.net.inetaddr.ttl=1") {
+			t.Errorf("kafka-1 runs %q, want kafka.Kafka with -Dsun.net.inetaddr.ttl=1", args)
+		}
 	})
 
 	t.Run("readiness probe: unready while catching up, ready once in every ISR", func(t *testing.T) {
